@@ -1,0 +1,98 @@
+"""Input checks shared by every public entry point.
+
+Each check raises TypeError (wrong kind of thing) or ValueError (right kind, wrong value) with one
+sentence that names the argument, says what was expected, what came, and how to fix it.
+"""
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def dtype(name: str, value) -> np.dtype:
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected 'float32' or 'float64', got {value!r}; "
+                        f"use float64 for gradient checks and the paper, float32 for speed")
+    return dt
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def positive_float(name: str, value, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name}: expected a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return float(value)
+
+
+def array(name: str, value, ndim: int | tuple[int, ...], dt: np.dtype | None = None,
+          shape: dict[int, int] | None = None, finite: bool = True, layout: str = "",
+          nonempty: bool = True) -> np.ndarray:
+    """Convert ``value`` to a C-contiguous float array of the given rank and check it.
+
+    ``shape`` maps axis -> required size; ``layout`` names the axes for messages, e.g. "(T, B, I)".
+    Integer, boolean, complex and object arrays are refused rather than silently converted.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name}: expected an array {layout}, got {type(value).__name__}")
+    a = np.asarray(value)
+    if a.dtype.kind not in "f":
+        hint = "cast it with .astype(float)" if a.dtype.kind in "iub" else "pass real floating-point numbers"
+        raise TypeError(f"{name}: expected a floating-point array {layout}, got dtype {a.dtype}; {hint}")
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if a.ndim not in ndims:
+        want = " or ".join(str(n) for n in ndims)
+        raise ValueError(f"{name}: expected {want} dimensions {layout}, got shape {a.shape}")
+    for axis, size in (shape or {}).items():
+        if a.shape[axis] != size:
+            raise ValueError(f"{name}: expected size {size} on axis {axis} {layout}, got shape {a.shape}")
+    if nonempty and 0 in a.shape:
+        raise ValueError(f"{name}: got an empty array of shape {a.shape}; every axis {layout} needs size >= 1")
+    if finite and not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"{name}: contains NaN or Inf (first at index {tuple(int(i) for i in bad)}); "
+                         f"clean or impute the data first")
+    return np.ascontiguousarray(a, dtype=dt if dt is not None else a.dtype)
+
+
+def lengths(name: str, value, T: int, B: int) -> np.ndarray:
+    a = np.asarray(value)
+    if a.dtype.kind not in "iu" or a.shape != (B,):
+        raise ValueError(f"{name}: expected {B} integer lengths (one per sequence), got {a.dtype} array of shape {a.shape}")
+    if a.min() < 1 or a.max() > T:
+        raise ValueError(f"{name}: expected lengths in [1, {T}] (T = number of steps), got min {a.min()}, max {a.max()}; "
+                         f"drop empty sequences or pad x to the longest one")
+    return a.astype(np.int64)
+
+
+def prefix_mask(name: str, value, T: int, B: int) -> np.ndarray:
+    """Check a (T, B) bool mask whose True entries form a prefix per sequence; return the lengths."""
+    m = np.asarray(value)
+    if m.shape != (T, B):
+        raise ValueError(f"{name}: expected shape (T, B) = ({T}, {B}), got {m.shape}")
+    if m.dtype != np.bool_:
+        if m.dtype.kind in "iuf" and np.isin(m, (0, 1)).all():
+            m = m.astype(bool)
+        else:
+            raise TypeError(f"{name}: expected a boolean mask, got dtype {m.dtype}")
+    n = m.sum(axis=0)
+    ok = (np.arange(T)[:, None] < n[None, :]) == m
+    if not ok.all():
+        b = int(np.argwhere(~ok.all(axis=0))[0][0])
+        raise ValueError(f"{name}: sequence {b} has gaps; a mask must be True for the first length[b] steps "
+                         f"and False after (pass lengths= instead, or left-align the sequences)")
+    return lengths(name, n, T, B)

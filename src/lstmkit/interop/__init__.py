@@ -1,0 +1,4 @@
+"""Conversions to and from other libraries (PyTorch: the oracle in tests, and a path to GPUs)."""
+from .torch import from_torch, to_torch
+
+__all__ = ["from_torch", "to_torch"]

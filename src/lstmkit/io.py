@@ -1,0 +1,133 @@
+"""Saving and loading networks: a directory with ``config.json`` and ``weights.npz``.
+
+``config.json`` holds ``{"format": "lstmkit-model", "format_version": 1, "model": <module config>,
+"sha256": <hash of the weight bytes>}``; ``weights.npz`` holds every named parameter array. Writing
+goes to a temporary sibling directory, fsyncs, then renames into place, so a crash never leaves a
+half-written model where a good one was. Loading rebuilds the module from its config, checks names,
+shapes and the checksum, and refuses other formats or versions with a message that says which.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "lstmkit-model"
+FORMAT_VERSION = 1
+
+
+def _builders():
+    from .network import LSTM, Network, Readout
+
+    def lstm(c):
+        c = dict(c)
+        c.pop("type")
+        return LSTM(**c)
+
+    def readout(c):
+        c = dict(c)
+        c.pop("type")
+        return Readout(**c)
+
+    def network(c):
+        return Network(build(c["rnn"]), build(c["readout"]), c.get("input_shortcut", False))
+
+    return {"LSTM": lstm, "Readout": readout, "Network": network}
+
+
+def build(config: dict):
+    """A fresh module (newly initialised weights) from a module config."""
+    kind = config.get("type") if isinstance(config, dict) else None
+    builders = _builders()
+    if kind not in builders:
+        raise ValueError(f"model config: unknown module type {kind!r}; expected one of {', '.join(builders)}")
+    return builders[kind](config)
+
+
+def _digest(flat: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(flat).tobytes()).hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_dir(path, write) -> None:
+    """Create directory ``path`` by calling ``write(tmpdir)`` then renaming; replaces an old one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        write(tmp)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        old = None
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{os.getpid()}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def save(module, path) -> None:
+    """Write ``module`` (LSTM, Readout or Network) to the directory ``path``."""
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": module.config(),
+            "num_weights": int(module.num_weights), "sha256": _digest(module.flat)}
+
+    def write(tmp: Path):
+        with open(tmp / "weights.npz", "wb") as fh:
+            np.savez(fh, **{k: v for k, v in module.params.items()})
+        (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+    atomic_write_dir(path, write)
+
+
+def load(path):
+    """Read a model written by :func:`save` (or ``net.save``); returns the module."""
+    path = Path(path)
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file():
+        raise FileNotFoundError(f"load: {path} is not a saved lstmkit model (no config.json inside); "
+                                f"pass the directory written by net.save(path)")
+    try:
+        meta = json.loads(cfg_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"load: {cfg_file} is not valid JSON ({e}); the model directory is damaged") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"load: {cfg_file} is not an lstmkit model config (expected format {FORMAT!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"load: {path} has model format version {meta.get('format_version')!r}; this lstmkit "
+                         f"reads version {FORMAT_VERSION}; use the lstmkit release that wrote it")
+    module = build(meta["model"])
+    try:
+        with np.load(path / "weights.npz", allow_pickle=False) as w:
+            arrays = {k: w[k] for k in w.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise ValueError(f"load: cannot read {path / 'weights.npz'} ({e}); the model directory is damaged") from None
+    if set(arrays) != set(module.params):
+        missing = sorted(set(module.params) - set(arrays))
+        extra = sorted(set(arrays) - set(module.params))
+        raise ValueError(f"load: weights.npz does not match the config (missing {missing}, unexpected {extra})")
+    for k, a in arrays.items():
+        if a.shape != module.params[k].shape:
+            raise ValueError(f"load: weight {k!r} has shape {a.shape}, the config expects {module.params[k].shape}")
+        module.params[k][...] = a
+    if "sha256" in meta and _digest(module.flat) != meta["sha256"]:
+        raise ValueError(f"load: checksum mismatch in {path}; the weights were changed or damaged after saving")
+    return module
