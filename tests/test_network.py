@@ -84,10 +84,17 @@ def test_internals_shapes_and_meaning():
 
 
 def test_one_contiguous_buffer_is_shared():
-    net = Network(LSTM(2, 3, seed=0), Readout(3, 1, seed=0))
+    net = Network(LSTM(2, 3, num_layers=2, seed=0), Readout(3, 1, seed=0))
     assert np.shares_memory(net.flat, net.rnn.flat) and np.shares_memory(net.flat, net.readout.params["W"])
+    for ps in net.rnn._cell_params:          # the cells read views of the network's one buffer too
+        assert np.shares_memory(net.flat, ps.flat) and np.shares_memory(net.grad_flat, ps.grad_flat)
+    x = np.random.default_rng(0).normal(size=(4, 2, 2))
+    before = net.forward(x)[0]
     net.flat[:] = 0.5
-    assert np.all(net.rnn.params["l0.W"] == 0.5)
+    assert np.all(net.rnn.params["l0.W"] == 0.5) and np.all(net.rnn._cell_params[1].params["R"] == 0.5)
+    assert not np.allclose(net.forward(x)[0], before)
+    net.backward(np.ones((4, 2, 1)))
+    assert np.all(net.grads["rnn.l0.W"] != 0) and np.all(net.grads["out.W"] != 0)
     assert sorted(net.params) == sorted(net.grads)
     assert net.num_weights == net.rnn.num_weights + net.readout.num_weights
 

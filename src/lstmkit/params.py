@@ -30,7 +30,15 @@ class ParamSet:
         n = sum(prod(s) for s in self.shapes.values())
         self.flat = np.zeros(n, dtype=self.dtype)        # (W,) all weights
         self.grad_flat = np.zeros(n, dtype=self.dtype)   # (W,) their gradients, same layout
+        self._children: list[tuple[int, ParamSet]] = []  # sets adopted by concat, at their offsets
         self._bind()
+
+    def _rebind(self, flat: np.ndarray, grad_flat: np.ndarray) -> None:
+        """Point this set, and recursively the sets it adopted, at new buffers of the same layout."""
+        self.flat, self.grad_flat = flat, grad_flat
+        self._bind()
+        for at, child in self._children:
+            child._rebind(flat[at : at + child.size], grad_flat[at : at + child.size])
 
     def _bind(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -71,7 +79,8 @@ class ParamSet:
         """One buffer holding every child's arrays under ``prefix + name``; children are rebound.
 
         After the call each child's ``flat``/``params`` are views into the parent's buffer, so an
-        update through either is seen by both.
+        update through either is seen by both; this holds recursively for the sets a child adopted
+        itself (a network's layers' cells).
         """
         children = list(children)
         if dtype is None:
@@ -89,9 +98,8 @@ class ParamSet:
             n = child.size
             parent.flat[at : at + n] = child.flat
             parent.grad_flat[at : at + n] = child.grad_flat
-            child.flat = parent.flat[at : at + n]
-            child.grad_flat = parent.grad_flat[at : at + n]
-            child._bind()
+            child._rebind(parent.flat[at : at + n], parent.grad_flat[at : at + n])
+            parent._children.append((at, child))
             at += n
         return parent
 
