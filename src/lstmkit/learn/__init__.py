@@ -1,0 +1,5 @@
+"""Learning algorithms (registry ``ALGORITHMS``) and optimisers (registry ``OPTIMIZERS``)."""
+from .bptt import loss_and_gradient, tbptt
+from .optim import OPTIMIZERS, Adam, Momentum, SGD, clip_gradient, make_optimizer
+
+__all__ = ["OPTIMIZERS", "Adam", "Momentum", "SGD", "clip_gradient", "loss_and_gradient", "make_optimizer", "tbptt"]
