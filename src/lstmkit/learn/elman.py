@@ -21,6 +21,8 @@ calls, so use it for the paper's small baselines.
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 from ..losses import half_sse
@@ -72,7 +74,7 @@ def train_sequence(net, x, y, target_mask=None, *, lr: float, update: str = "ste
     _check(net)
     if update not in UPDATES:
         raise ValueError(f"elman: update must be one of {UPDATES}, got {update!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0:
         raise ValueError(f"elman: lr must be a positive number, got {lr!r}")
     x = np.asarray(x, dtype=net.dtype)
     y = np.asarray(y, dtype=net.dtype)

@@ -21,6 +21,7 @@ solving weights; otherwise it keeps the last guess.
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -37,7 +38,7 @@ def guess(net, success: Callable[[object], bool], rng: np.random.Generator, *, w
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"guess: rng must be a numpy.random.Generator, got {type(rng).__name__}; "
                         f"pass np.random.default_rng(seed)")
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0:
+    if isinstance(w, bool) or not isinstance(w, Real) or not w > 0:
         raise ValueError(f"guess: w must be a positive number (weights are drawn in [-w, w]), got {w!r}")
     if isinstance(max_trials, bool) or not isinstance(max_trials, (int, np.integer)) or max_trials < 1:
         raise ValueError(f"guess: max_trials must be a positive int, got {max_trials!r}")

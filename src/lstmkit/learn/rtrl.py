@@ -24,6 +24,8 @@ has one weight more than the paper's 10404 (set it to 0 if that matters).
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 from .. import activations as act
@@ -140,7 +142,7 @@ class RTRL:
             raise ValueError("rtrl: softmax outputs are not supported; use 'logistic' or 'identity' output units")
         if update not in UPDATES:
             raise ValueError(f"rtrl: update must be one of {UPDATES}, got {update!r}")
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        if isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0:
             raise ValueError(f"rtrl: lr must be a positive number, got {lr!r}")
         self.net, self.lr, self.update = net, float(lr), update
         cell = net.rnn.cells[0]
