@@ -14,13 +14,20 @@ import sys
 from .commands import COMMANDS, MODULES, UsageError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what was wrong, where to look), not usage + message."""
+
+    def error(self, message):
+        self.exit(2, f"lstmkit: error: {message} (see: {self.prog} --help)\n")
+
+
 # ------------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     for name in MODULES:
         importlib.import_module(f"lstmkit.commands.{name}")
-    parser = argparse.ArgumentParser(prog="lstmkit", description="Long Short-Term Memory (1997) and descendants.")
+    parser = _Parser(prog="lstmkit", description="Long Short-Term Memory (1997) and descendants.")
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help, add_arguments, _) in COMMANDS.items():
