@@ -136,6 +136,15 @@ def test_load_refuses_damaged_or_foreign_directories(tmp_path):
     np.savez(tmp_path / "m" / "weights.npz", **w)
     with pytest.raises(ValueError, match="checksum"):
         lstmkit.load(tmp_path / "m")
+    # Found by benchmarks/fuzz_loaders.py: a damaged zip and a config missing a field.
+    (tmp_path / "m" / "weights.npz").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ValueError, match="damaged"):
+        lstmkit.load(tmp_path / "m")
+    Network(LSTM(2, 2, seed=0), Readout(2, 1, seed=0)).save(tmp_path / "n")
+    cfg = (tmp_path / "n" / "config.json").read_text()
+    (tmp_path / "n" / "config.json").write_text(cfg.replace('"readout"', '"readoot"'))
+    with pytest.raises(ValueError, match="config .* is damaged"):
+        lstmkit.load(tmp_path / "n")
 
 
 @pytest.mark.parametrize("bad,exc,match", [

@@ -151,7 +151,7 @@ def test_binary_garbage_only_clean_errors(tmp_path, data):
 
 
 def test_fuzzer_findings_stay_fixed(tmp_path):
-    """Inputs benchmarks/fuzz_train_loaders.py found: a zip member with an unknown compression method
+    """Inputs benchmarks/fuzz_loaders.py found: a zip member with an unknown compression method
     (NotImplementedError inside zipfile) and a quoted header name with a line break (a two-line message)."""
     import io
 

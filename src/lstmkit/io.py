@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -114,11 +115,16 @@ def load(path):
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"load: {path} has model format version {meta.get('format_version')!r}; this lstmkit "
                          f"reads version {FORMAT_VERSION}; use the lstmkit release that wrote it")
-    module = build(meta["model"])
+    try:
+        module = build(meta.get("model"))
+    except (KeyError, TypeError, AttributeError) as e:
+        # A config that parses as JSON but lacks a field or has one of the wrong kind.
+        raise ValueError(f"load: the model config in {cfg_file} is damaged ({type(e).__name__}: {e}); "
+                         f"save the model again") from None
     try:
         with np.load(path / "weights.npz", allow_pickle=False) as w:
             arrays = {k: w[k] for k in w.files}
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
         raise ValueError(f"load: cannot read {path / 'weights.npz'} ({e}); the model directory is damaged") from None
     if set(arrays) != set(module.params):
         missing = sorted(set(module.params) - set(arrays))

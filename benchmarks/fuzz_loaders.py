@@ -1,9 +1,10 @@
-"""Fuzz the file loaders of ``lstmkit train`` for a few minutes: every input must load or fail cleanly.
+"""Fuzz lstmkit's file loaders for a few minutes: every input must load or fail cleanly.
 
-    python benchmarks/fuzz_train_loaders.py --minutes 3 [--seed 0]
+    python benchmarks/fuzz_loaders.py --minutes 3 [--seed 0]
 
 Mutation fuzzing from valid seeds (a forecast CSV with dates, a long-format sequence CSV, a sequence .npz,
-a text corpus, a TOML config): each round takes a seed file and applies 1-8 random edits (flip, insert,
+a text corpus, a TOML config, and the two files of a saved model directory, config.json and weights.npz,
+read by ``lstmkit.load``): each round takes a seed file and applies 1-8 random edits (flip, insert,
 delete or duplicate bytes; replace a cell with a random token such as "nan", "1e309", "", "-", "2020-13-01";
 truncate; splice two seeds), writes it, and calls the loader the CLI calls for that kind of file. A
 "clean" outcome is a return or one of the errors the CLI prints as one line (ValueError, TypeError,
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+import lstmkit
 from lstmkit.data.sequences import load_sequences
 from lstmkit.data.series import load_series
 from lstmkit.data.text import load_corpus
@@ -41,7 +43,14 @@ def seeds() -> dict[str, bytes]:
                                             for i in range(40))
     buf = io.BytesIO()
     np.savez(buf, x=rng.normal(size=(20, 2)), lengths=np.array([5, 5, 4, 6]), y=np.array([0, 1, 0, 1]))
-    return {"forecast.csv": forecast.encode(), "seq.csv": seq.encode(), "seq.npz": buf.getvalue(),
+    with tempfile.TemporaryDirectory() as tmp:
+        net = lstmkit.Network(lstmkit.LSTM(2, 3, num_layers=2, seed=0), lstmkit.Readout(3, 1, "logistic", seed=1))
+        net.save(Path(tmp) / "m")
+        model = {name: (Path(tmp) / "m" / name).read_bytes() for name in ("config.json", "weights.npz")}
+    global MODEL
+    MODEL = model
+    return {"model/config.json": model["config.json"], "model/weights.npz": model["weights.npz"],
+            "forecast.csv": forecast.encode(), "seq.csv": seq.encode(), "seq.npz": buf.getvalue(),
             "corpus.txt": ("to be or not to be, that is the question\n" * 5).encode(),
             "config.toml": b'target = "y"\nwindow = 12\nhidden_size = 8\n[cell_options]\nforget_bias = 1.0\n'}
 
@@ -73,8 +82,16 @@ def mutate(data: bytes, rng: np.random.Generator, pool: list[bytes]) -> bytes:
     return bytes(b)
 
 
+MODEL: dict[str, bytes] = {}
+
+
 def load(kind: str, path: Path) -> None:
-    if kind == "forecast.csv":
+    if kind.startswith("model/"):
+        # The mutated file sits beside an intact copy of the model's other file.
+        other = "weights.npz" if kind.endswith("config.json") else "config.json"
+        (path.parent / other).write_bytes(MODEL[other])
+        lstmkit.load(path.parent)
+    elif kind == "forecast.csv":
         load_series(path, "y", ["x2"], None)
     elif kind == "seq.csv" or kind == "seq.npz":
         load_sequences(path)
@@ -104,6 +121,7 @@ def main() -> int:
             kind = kinds[n % len(kinds)]
             data = mutate(base[kind], rng, pool)
             path = Path(tmp) / kind
+            path.parent.mkdir(exist_ok=True)
             path.write_bytes(data)
             n += 1
             try:
@@ -129,8 +147,9 @@ def main() -> int:
 
 def _save(root: Path, n: int, kind: str, data: bytes, what: str) -> None:
     root.mkdir(exist_ok=True)
-    (root / f"{n:07d}-{kind}").write_bytes(data)
-    (root / f"{n:07d}-{kind}.txt").write_text(what)
+    name = kind.replace("/", "-")
+    (root / f"{n:07d}-{name}").write_bytes(data)
+    (root / f"{n:07d}-{name}.txt").write_text(what)
     print(f"finding {n} ({kind}): {what.strip().splitlines()[-1]}", file=sys.stderr)
 
 
