@@ -1,0 +1,75 @@
+"""``lstmkit reproduce``: rerun the 1997 paper's experiments and print them beside its tables."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from . import UsageError, command
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", nargs="?", default=None,
+                   help="a row id (4-1, 2c-5, 6a, 2a-rtrl-p4-a1, 4-modern, ...), an experiment (1, 2a, 2c, 3, 4, "
+                        "...) or 'all'")
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials per row (default: the paper's count; with --quick: the quick count)")
+    p.add_argument("--quick", action="store_true",
+                   help="the quick set: the shortest setting of every experiment, few trials, capped budgets "
+                        "(same code path; 'all --quick' takes a few minutes)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; trial k of row id uses seed (S, id, k)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: all cores; 1 = no Dask, in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of a local cluster")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output directory (default: reproduce-out/quick or reproduce-out/full); rerunning the "
+                        "same command resumes it")
+    p.add_argument("--save-models", action="store_true", help="keep each trial's final network in DIR/models/")
+    p.add_argument("--plots", action="store_true", help="write learning curves to DIR/plots/ (needs matplotlib)")
+    p.add_argument("--list", action="store_true", help="list the rows and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _list_rows() -> str:
+    from ..experiments import EXPERIMENTS
+
+    lines = [f"{'id':<16} {'exp':<7} {'method':<9} {'trials':>6} {'quick':>5}  setting"]
+    for e in EXPERIMENTS.values():
+        lines.append(f"{e.id:<16} {e.experiment:<7} {e.method:<9} {e.trials:>6} {'yes' if e.quick.include else '':>5}"
+                     f"  {e.setting}")
+    return "\n".join(lines)
+
+
+@command("reproduce", "rerun the paper's experiments (Tables 1-9), baselines and modern rows; print ours vs "
+                      "the paper's", _args)
+def reproduce(args) -> int:
+    from ..experiments import report, run, select
+
+    if args.list:
+        print(_list_rows())
+        return 0
+    if args.target is None:
+        raise UsageError("reproduce: expected a row id, an experiment or 'all' (see --list)")
+    for name in ("trials", "workers"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise UsageError(f"--{name}: expected a positive int, got {v}")
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers and --scheduler exclude each other: the cluster's workers run the trials")
+    rows = select(args.target, quick=args.quick)
+    if not rows:
+        raise UsageError(f"reproduce: {args.target!r} has no row in the quick set; name a row id to run it quick")
+    out = Path(args.out) if args.out else Path("reproduce-out") / ("quick" if args.quick else "full")
+    t0 = time.perf_counter()
+    print(f"lstmkit reproduce {args.target}{' --quick' if args.quick else ''}: {len(rows)} rows, output in {out}",
+          flush=True)
+    results = run(rows, out, trials=args.trials, quick=args.quick, seed=args.seed, workers=args.workers,
+                  scheduler=args.scheduler, save_models=args.save_models, progress=not args.no_progress)
+    doc = report.build(rows, results, seed=args.seed, quick=args.quick)
+    report.write(out, doc)
+    if args.plots:
+        report.plots(out, rows, results)
+    print(report.tables(doc))
+    print(f"wrote {out / 'results.json'} and {out / 'results.md'} ({time.perf_counter() - t0:.0f} s)")
+    return 0

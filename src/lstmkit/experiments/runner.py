@@ -1,0 +1,248 @@
+"""Run the trials of table rows, in this process or on a Dask cluster, resumably.
+
+Layout of an output directory ``DIR``::
+
+    DIR/trials/<id>/trial-<k>.json    one finished trial (written atomically the moment it finishes)
+    DIR/models/<id>/trial-<k>/        its final network with --save-models (lstmkit.load reads it)
+    DIR/results.json, DIR/results.md  the report over every finished trial (report.py)
+
+Guarantees:
+
+* **Determinism.** Trial k of row ``id`` depends only on ``(seed, id, k)`` and the row's config
+  (``trial.trial_seed``), never on which worker runs it, in which order, or how many workers there are.
+* **Crash safety.** A trial's record is written to a temporary file, fsynced and renamed into place, so a
+  file that exists is complete. Ctrl-C, a crash or ``kill -9`` loses at most the trials still running.
+* **Resume.** Rerunning the same command skips every trial whose file exists. Each record stores the
+  seed and a fingerprint of the row's effective config; a file from a different seed or config is an
+  error (use another ``--out``), never silently mixed in.
+
+Parallelism: ``workers=1`` runs the trials here, without Dask. More workers start a
+``dask.distributed.LocalCluster`` of processes with one thread each (trials are single-threaded: BLAS is
+limited to one thread inside a trial); ``scheduler="tcp://host:port"`` uses an existing cluster, whose
+workers need lstmkit installed. Results come back to this process, which writes them, so remote workers
+need no shared file system (``--save-models`` pickles the network back).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .configs import Experiment
+from .trial import run_trial
+
+
+# ------------------------------------------------------------------------------------------- files
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that the file is either absent, the old one, or complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)                 # mkstemp's 0600 would hide results from other users
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def trial_path(out: Path, exp_id: str, k: int) -> Path:
+    return Path(out) / "trials" / exp_id / f"trial-{k}.json"
+
+
+def model_path(out: Path, exp_id: str, k: int) -> Path:
+    return Path(out) / "models" / exp_id / f"trial-{k}"
+
+
+def run_key(exp: Experiment, seed: int) -> dict:
+    """What a stored trial must match to be reused: the base seed and the effective config."""
+    return {"seed": int(seed), "config": exp.fingerprint()}
+
+
+def load_trial(out: Path, exp: Experiment, k: int, seed: int) -> dict | None:
+    """The stored record of trial k, or None if it is not there; raises if it belongs to another run."""
+    path = trial_path(out, exp.id, k)
+    if not path.exists():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None           # unreadable (cannot come from this runner, which writes atomically): redo it
+    if rec.get("run") != run_key(exp, seed):
+        raise ValueError(
+            f"out: {path} belongs to a different run (stored {rec.get('run')}, this run "
+            f"{run_key(exp, seed)}: another --seed, --quick setting or config); use another --out or delete "
+            f"{path.parent}")
+    return rec
+
+
+# ------------------------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class Job:
+    exp: Experiment             # the effective row (quick budget applied)
+    k: int                      # trial index
+
+    @property
+    def label(self) -> str:
+        return f"{self.exp.id} trial {self.k}"
+
+
+def plan(rows: Sequence[Experiment], trials: int | None, quick: bool) -> list[Job]:
+    """Every (row, trial) to run, rows in registry order, trials in index order."""
+    jobs = []
+    for row in rows:
+        n = trials if trials is not None else (row.quick.trials if quick else row.trials)
+        eff = row.effective(quick)
+        jobs.extend(Job(eff, k) for k in range(n))
+    return jobs
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
+
+
+def dask_available() -> bool:
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------- run
+def _finish(out: Path, job: Job, rec: dict, seed: int) -> dict:
+    """Store one finished trial: the model first (if any), then the record that marks the trial done."""
+    model = rec.pop("model", None)
+    if model is not None:
+        from ..io import save
+
+        save(model, model_path(out, job.exp.id, job.k))
+    rec["run"] = run_key(job.exp, seed)
+    atomic_write_text(trial_path(out, job.exp.id, job.k), json.dumps(rec, indent=1, sort_keys=True) + "\n")
+    return rec
+
+
+def run(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bool = False, seed: int = 0,
+        workers: int | None = None, scheduler: str | None = None, save_models: bool = False,
+        progress: bool = True, log: Callable[[str], None] | None = None) -> dict[str, list[dict]]:
+    """Run (or resume) every trial of ``rows``; return ``{id: [trial records in index order]}``.
+
+    ``workers``: None = all cores (in this process when Dask is not installed); 1 = in this process.
+    """
+    from tqdm.auto import tqdm
+
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    out = Path(out)
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
+        raise ValueError(f"trials: expected a positive int, got {trials!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers: expected a positive int, got {workers!r}")
+    jobs = plan(rows, trials, quick)
+    done: dict[tuple[str, int], dict] = {}
+    pending: list[Job] = []
+    for job in jobs:
+        rec = load_trial(out, job.exp, job.k, seed)
+        if rec is None:
+            pending.append(job)
+        else:
+            done[(job.exp.id, job.k)] = rec
+    if scheduler is None:
+        if workers is None:
+            workers = default_workers()
+            if workers > 1 and not dask_available():
+                log("lstmkit: dask.distributed is not installed: running the trials one after another in this "
+                    "process (pip install 'lstmkit[dist]' for parallel trials)")
+                workers = 1
+        workers = min(workers, max(1, len(pending)))
+    elif not dask_available():
+        raise ValueError("scheduler: connecting to a Dask cluster needs dask.distributed; "
+                         "pip install 'lstmkit[dist]'")
+
+    bar = tqdm(total=len(jobs), initial=len(done), unit="trial", disable=not progress, dynamic_ncols=True,
+               desc="trials")
+    seqs = sum(r["sequences"] for r in done.values())
+
+    def finished(job: Job, rec: dict) -> None:
+        nonlocal seqs
+        done[(job.exp.id, job.k)] = _finish(out, job, rec, seed)
+        seqs += rec["sequences"]
+        bar.update(1)
+        bar.set_postfix_str(f"{job.exp.id} #{job.k} {'solved' if rec['solved'] else 'unsolved'}; "
+                            f"{seqs:,} sequences trained", refresh=True)
+
+    try:
+        if pending and scheduler is None and workers == 1:
+            for job in pending:
+                bar.set_description_str(f"trials ({job.label})")
+                finished(job, run_trial(job.exp, job.k, seed, keep_model=save_models))
+        elif pending:
+            _run_dask(pending, seed, save_models, workers, scheduler, finished, log)
+    finally:
+        bar.close()
+    results: dict[str, list[dict]] = {}
+    for job in jobs:
+        results.setdefault(job.exp.id, []).append(done[(job.exp.id, job.k)])
+    return results
+
+
+def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, scheduler: str | None,
+              finished: Callable[[Job, dict], None], log) -> None:
+    import logging
+
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    import dask
+
+    cluster = None
+    if scheduler is None:
+        # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which makes glibc return freed memory
+        # to the system at once; trials allocate and free megabyte arrays per chunk, and the page faults
+        # tripled their system time. Keep Dask's one-thread BLAS settings, drop the malloc one.
+        environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({e}); expected the address of a "
+                             f"running Dask scheduler, e.g. tcp://10.0.0.5:8786") from None
+    try:
+        futures = {}
+        for i, job in enumerate(pending):
+            # Earlier jobs first (Dask runs higher priority first); pure=False: never dedupe trials.
+            fut = client.submit(run_trial, job.exp, job.k, seed, save_models, pure=False, priority=-i,
+                                key=f"trial-{job.exp.id}-{job.k}-{seed}-{job.exp.fingerprint()}")
+            futures[fut] = job
+        for fut in as_completed(futures):
+            job = futures[fut]
+            finished(job, fut.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+__all__ = ["Job", "atomic_write_text", "dask_available", "default_workers", "load_trial", "plan", "run",
+           "trial_path"]
