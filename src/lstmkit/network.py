@@ -358,7 +358,13 @@ class Readout(Module):
 
     def backward(self, dout: np.ndarray, accumulate: bool = False) -> np.ndarray:
         """Gradient of sum(out * dout); fills grads, returns dh."""
+        if self._last is None:
+            raise RuntimeError("backward: call forward first (backward differentiates the last forward)")
         h2, out, lead = self._last
+        want = (*lead, self.out_features)
+        dout = V.array("dout", dout, len(want), self.dtype, layout="like the outputs")
+        if dout.shape != want:
+            raise ValueError(f"dout: expected the shape of the outputs {want}, got {dout.shape}")
         d = dout.reshape(-1, self.out_features)
         if self._softmax:
             dz = out * (d - (d * out).sum(axis=1, keepdims=True))       # softmax Jacobian-vector product
