@@ -8,7 +8,8 @@ import numpy as np
 from . import UsageError, command
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--T", type=int, default=100, help="minimal sequence length of the adding problem (default 100)")
+    p.add_argument("--T", type=int, default=30,
+                   help="minimal sequence length of the adding problem (default 30; the paper's Exp. 4 starts at 100)")
     p.add_argument("--hidden", type=int, default=16, help="LSTM cells (default 16)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
@@ -26,6 +27,11 @@ def demo(args) -> int:
     Training stops when 256 fresh sequences are all within 0.04 of their target (the paper's
     correctness criterion) and their mean absolute error is below 0.01, or at the budget; then the
     net is tested on 2560 fresh sequences as in Table 7.
+
+    The default T is 30, not the paper's 100: measured here, this small forget-gate net with Adam
+    leaves the error plateau within a few seconds at T = 30 but stays on it for 300,000 sequences at
+    T >= 40 (the gradients equal torch's at T = 100; it is the optimisation, not the arithmetic). The
+    paper's own net and rule on T = 100 are ``lstmkit reproduce 4-1``.
     """
     from .. import LSTM, Network, Readout
     from ..learn.loop import evaluate, train_on_task
