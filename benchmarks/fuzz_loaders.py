@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import signal
 import sys
 import tempfile
 import time
@@ -83,6 +84,15 @@ def mutate(data: bytes, rng: np.random.Generator, pool: list[bytes]) -> bytes:
 
 
 MODEL: dict[str, bytes] = {}
+PER_INPUT_SECONDS = 10
+
+
+class Hang(Exception):
+    """Raised by the alarm when one input takes longer than PER_INPUT_SECONDS."""
+
+
+def _alarm(signum, frame):
+    raise Hang(f"loader still running after {PER_INPUT_SECONDS} s")
 
 
 def load(kind: str, path: Path) -> None:
@@ -108,6 +118,7 @@ def main() -> int:
     ap.add_argument("--findings", default=str(Path(tempfile.gettempdir()) / "lstmkit-fuzz-findings"),
                     help="where inputs that failed are saved (with their tracebacks)")
     a = ap.parse_args()
+    signal.signal(signal.SIGALRM, _alarm)
     rng = np.random.default_rng(a.seed)
     base = seeds()
     pool = list(base.values())
@@ -124,6 +135,7 @@ def main() -> int:
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(data)
             n += 1
+            signal.alarm(PER_INPUT_SECONDS)   # a loader that hangs on an input is a finding too
             try:
                 load(kind, path)
                 counts[kind]["ok"] += 1
@@ -137,6 +149,8 @@ def main() -> int:
             except Exception:  # noqa: BLE001 - that is what we are looking for
                 counts[kind]["finding"] += 1
                 _save(findings_dir, n, kind, data, traceback.format_exc())
+            finally:
+                signal.alarm(0)
     total = {k: sum(c[k] for c in counts.values()) for k in ("ok", "clean error", "finding")}
     print(f"{n} inputs in {a.minutes:g} min (seed {a.seed}): {total['ok']} loaded, {total['clean error']} clean "
           f"one-line errors, {total['finding']} findings")

@@ -145,6 +145,14 @@ def test_load_refuses_damaged_or_foreign_directories(tmp_path):
     (tmp_path / "n" / "config.json").write_text(cfg.replace('"readout"', '"readoot"'))
     with pytest.raises(ValueError, match="config .* is damaged"):
         lstmkit.load(tmp_path / "n")
+    # A config asking for a huge net is refused before anything is allocated.
+    (tmp_path / "n" / "config.json").write_text(cfg.replace('"hidden_size": 2', '"hidden_size": 2000000'))
+    with pytest.raises(ValueError, match="describes .* weights but weights.npz holds"):
+        lstmkit.load(tmp_path / "n")
+    # ... and so is one claiming 10^40 layers, quickly (the fuzzer found this one hanging).
+    (tmp_path / "n" / "config.json").write_text(cfg.replace('"num_layers": 1', '"num_layers": ' + "2" * 41))
+    with pytest.raises(ValueError, match="describes .* weights but weights.npz holds"):
+        lstmkit.load(tmp_path / "n")
 
 
 @pytest.mark.parametrize("bad,exc,match", [

@@ -50,6 +50,39 @@ def build(config: dict):
     return builders[kind](config)
 
 
+def expected_weights(config: dict, limit: int | None = None) -> int:
+    """Number of weights a module config describes, computed from shapes alone (nothing allocated).
+
+    ``load`` compares it with the weights file before building, so a damaged config that asks for an
+    enormous network is refused instead of exhausting memory. Counting stops once it passes ``limit``
+    (a config may claim 10^40 layers).
+    """
+    from math import prod
+
+    from .cells import get_cell
+
+    kind = config.get("type")
+    if kind == "Readout":
+        o, f = int(config["out_features"]), int(config["in_features"])
+        return o * f + (o if config.get("bias", True) else 0)
+    if kind == "Network":
+        return expected_weights(config["rnn"], limit) + expected_weights(config["readout"], limit)
+    if kind == "LSTM":
+        known = {"type", "input_size", "hidden_size", "num_layers", "bidirectional", "batch_first", "cell", "dtype", "seed"}
+        opts = {k: v for k, v in config.items() if k not in known}
+        cls = get_cell(config.get("cell", "lstm"))
+        D = 2 if config.get("bidirectional") else 1
+        total, in_size = 0, int(config["input_size"])
+        for _ in range(int(config.get("num_layers", 1))):
+            cell = cls(in_size, int(config["hidden_size"]), **opts)
+            total += D * sum(prod(s) for s in cell.param_shapes().values())
+            in_size = D * cell.output_size
+            if limit is not None and total > limit:
+                break
+        return total
+    raise ValueError(f"model config: unknown module type {kind!r}")
+
+
 def _digest(flat: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(flat).tobytes()).hexdigest()
 
@@ -116,16 +149,22 @@ def load(path):
         raise ValueError(f"load: {path} has model format version {meta.get('format_version')!r}; this lstmkit "
                          f"reads version {FORMAT_VERSION}; use the lstmkit release that wrote it")
     try:
+        with np.load(path / "weights.npz", allow_pickle=False) as w:
+            arrays = {k: w[k] for k in w.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
+        raise ValueError(f"load: cannot read {path / 'weights.npz'} ({e}); the model directory is damaged") from None
+    stored = sum(a.size for a in arrays.values())
+    try:
+        wanted = expected_weights(meta.get("model"), limit=stored)
+        if wanted != stored:
+            # Checked before building: a damaged config must not allocate an arbitrary network.
+            raise ValueError(f"load: the config in {cfg_file} describes {wanted} weights but weights.npz holds "
+                             f"{stored}; the model directory is damaged")
         module = build(meta.get("model"))
     except (KeyError, TypeError, AttributeError) as e:
         # A config that parses as JSON but lacks a field or has one of the wrong kind.
         raise ValueError(f"load: the model config in {cfg_file} is damaged ({type(e).__name__}: {e}); "
                          f"save the model again") from None
-    try:
-        with np.load(path / "weights.npz", allow_pickle=False) as w:
-            arrays = {k: w[k] for k in w.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
-        raise ValueError(f"load: cannot read {path / 'weights.npz'} ({e}); the model directory is damaged") from None
     if set(arrays) != set(module.params):
         missing = sorted(set(module.params) - set(arrays))
         extra = sorted(set(arrays) - set(module.params))
