@@ -23,11 +23,16 @@ def dtype(name: str, value) -> np.dtype:
     return dt
 
 
-def positive_int(name: str, value, minimum: int = 1) -> int:
+MAX_SIZE = 2**20   # no machine holds a layer of a million cells (4e12 weights); larger is a typo or damage
+
+
+def positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name}: expected an integer >= {minimum}, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected an integer <= {maximum}, got {value}")
     return int(value)
 
 

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command][2](args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError, FloatingPointError) as e:
+    except (UsageError, ValueError, TypeError, FileNotFoundError, FloatingPointError, OverflowError) as e:
         if os.environ.get("LSTMKIT_DEBUG"):
             raise  # developers: the full traceback
         print(f"lstmkit: error: {e}", file=sys.stderr)

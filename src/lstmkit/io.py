@@ -59,11 +59,15 @@ def expected_weights(config: dict, limit: int | None = None) -> int:
     """
     from math import prod
 
+    from . import _validate as V
     from .cells import get_cell
 
     kind = config.get("type")
     if kind == "Readout":
-        o, f = int(config["out_features"]), int(config["in_features"])
+        from . import _validate as V
+
+        o = V.positive_int("out_features", config["out_features"], maximum=V.MAX_SIZE)
+        f = V.positive_int("in_features", config["in_features"], maximum=V.MAX_SIZE)
         return o * f + (o if config.get("bias", True) else 0)
     if kind == "Network":
         return expected_weights(config["rnn"], limit) + expected_weights(config["readout"], limit)
@@ -72,9 +76,9 @@ def expected_weights(config: dict, limit: int | None = None) -> int:
         opts = {k: v for k, v in config.items() if k not in known}
         cls = get_cell(config.get("cell", "lstm"))
         D = 2 if config.get("bidirectional") else 1
-        total, in_size = 0, int(config["input_size"])
-        for _ in range(int(config.get("num_layers", 1))):
-            cell = cls(in_size, int(config["hidden_size"]), **opts)
+        total, in_size = 0, config["input_size"]
+        for _ in range(V.positive_int("num_layers", config.get("num_layers", 1))):
+            cell = cls(in_size, config["hidden_size"], **opts)
             total += D * sum(prod(s) for s in cell.param_shapes().values())
             in_size = D * cell.output_size
             if limit is not None and total > limit:
@@ -161,8 +165,8 @@ def load(path):
             raise ValueError(f"load: the config in {cfg_file} describes {wanted} weights but weights.npz holds "
                              f"{stored}; the model directory is damaged")
         module = build(meta.get("model"))
-    except (KeyError, TypeError, AttributeError) as e:
-        # A config that parses as JSON but lacks a field or has one of the wrong kind.
+    except (KeyError, TypeError, AttributeError, OverflowError) as e:
+        # A config that parses as JSON but lacks a field or has one of the wrong kind (or 1e999).
         raise ValueError(f"load: the model config in {cfg_file} is damaged ({type(e).__name__}: {e}); "
                          f"save the model again") from None
     if set(arrays) != set(module.params):

@@ -96,9 +96,9 @@ class LSTM(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
                  batch_first: bool = False, cell: str = "lstm", dtype="float64", seed=0, **cell_options):
-        self.input_size = V.positive_int("input_size", input_size)
-        self.hidden_size = V.positive_int("hidden_size", hidden_size)
-        self.num_layers = V.positive_int("num_layers", num_layers)
+        self.input_size = V.positive_int("input_size", input_size, maximum=V.MAX_SIZE)
+        self.hidden_size = V.positive_int("hidden_size", hidden_size, maximum=V.MAX_SIZE)
+        self.num_layers = V.positive_int("num_layers", num_layers, maximum=V.MAX_SIZE)
         self.bidirectional = bool(bidirectional)
         self.batch_first = bool(batch_first)
         self.cell_name = cell
@@ -314,8 +314,8 @@ class Readout(Module):
 
     def __init__(self, in_features: int, out_features: int, activation: str = "identity", bias: bool = True,
                  dtype="float64", seed=0, init_range: float | None = None):
-        self.in_features = V.positive_int("in_features", in_features)
-        self.out_features = V.positive_int("out_features", out_features)
+        self.in_features = V.positive_int("in_features", in_features, maximum=V.MAX_SIZE)
+        self.out_features = V.positive_int("out_features", out_features, maximum=V.MAX_SIZE)
         self.activation = activation
         self._softmax = activation == "softmax"
         self._act = None if self._softmax else act.get(activation)

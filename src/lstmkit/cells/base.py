@@ -26,6 +26,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import _validate as V
+
 
 class Cell(ABC):
     """Base class: stores sizes/dtype/options and validates option names.
@@ -45,8 +47,9 @@ class Cell(ABC):
                 f"cell {self.name!r}: unknown option(s) {', '.join(unknown)}; "
                 f"this cell accepts: {known}"
             )
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
+        # input_size 0 is allowed: Gers et al. (2002)'s periodic-function nets have no input.
+        self.input_size = V.positive_int("input_size", input_size, minimum=0, maximum=V.MAX_SIZE)
+        self.hidden_size = V.positive_int("hidden_size", hidden_size, maximum=V.MAX_SIZE)
         self.dtype = np.dtype(dtype)
         self.options = {**self.DEFAULTS, **options}
         self._check_options()
