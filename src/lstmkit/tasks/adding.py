@@ -47,6 +47,8 @@ their values as used in the target).
 """
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +79,9 @@ class MarkedPairs(Task):
     def output_names(self) -> tuple[str, ...]:
         return ("target",)
 
+    @abstractmethod
     def target(self, X1: np.ndarray, X2: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The target of each sequence from its two marked values (adding: 0.5 + (X1+X2)/4)."""
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         rng, n = check_rng(rng), check_n(n)

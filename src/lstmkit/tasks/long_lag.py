@@ -75,6 +75,8 @@ floats (about 9 MB per sequence at q = 1000); sample large test sets in chunks, 
 """
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,9 +107,9 @@ class _LocalCodeLag(Task):
     def output_names(self) -> tuple[str, ...]:
         return self.input_names
 
+    @abstractmethod
     def _middle(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """(p - 1, n) indices 0 .. p-2 of a_1 .. a_{p-1}."""
-        raise NotImplementedError
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         rng, n = check_rng(rng), check_n(n)
