@@ -232,7 +232,7 @@ def _torch_lstm(cell, ps, x, state0, torch, tdtype):
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 1e-4)])
 def test_default_cell_matches_torch_lstm(dtype, tol):
-    torch = pytest.importorskip("torch")
+    import torch
     tdtype = getattr(torch, dtype)
     cell, ps = make(I=3, H=5, seed=10, dtype=dtype, init_range=None)
     x, state0, _, dy, dstate = problem(cell, np.random.default_rng(11), T=7, lengths=(7, 7), dtype=dtype)
@@ -257,7 +257,7 @@ def test_default_cell_matches_torch_lstm(dtype, tol):
 
 
 def test_masked_batch_matches_torch_on_each_sequence_alone():
-    torch = pytest.importorskip("torch")
+    import torch
     cell, ps = make(I=2, H=3, seed=12, init_range=None)
     lengths = (6, 4, 1)
     x, state0, mask, _, _ = problem(cell, np.random.default_rng(13), T=6, lengths=lengths)
@@ -415,8 +415,7 @@ def test_kernel_fast_without_support_is_a_value_error(monkeypatch):
 @pytest.mark.parametrize("truncated", [False, True])
 def test_auto_path_agrees_with_reference_when_fast_kernels_support_the_cell(truncated):
     auto, ps = make(kernel="auto", init_range=None)
-    if not lstm_fast.supports(auto):
-        pytest.skip("lstm_fast does not support the default cell")
+    assert lstm_fast.supports(auto), "the fast kernels must serve the default cell"
     ref = LSTMCell(3, 4, kernel="reference")
     x, state0, mask, dy, dstate = problem(auto, np.random.default_rng(15))
     results = []
