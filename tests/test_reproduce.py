@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from lstmkit.cli import main
-from lstmkit.experiments.runner import dask_available
 
 ROW = "3a-1"            # the quick 3a-1 trial takes about a second
 TRIAL_FIELDS = {"seed": int, "solved": bool, "sequences": int, "test_wrong": int, "test_size": int,
@@ -56,7 +55,6 @@ def test_results_json_has_the_issue_schema(tmp_path, capsys):
     assert len(list((tmp_path / "trials" / ROW).glob("trial-*.json"))) == 2
 
 
-@pytest.mark.skipif(not dask_available(), reason="dask.distributed not installed (the 'dist' extra)")
 def test_same_seed_same_results_with_one_and_two_workers(tmp_path):
     a, b = tmp_path / "w1", tmp_path / "w2"
     assert reproduce(ROW, "--quick", "--trials", "2", "--seed", "4", "--workers", "1", "--out", str(a)) == 0
@@ -126,7 +124,6 @@ def test_save_models_and_plots(tmp_path):
     import lstmkit
     from lstmkit.experiments import EXPERIMENTS, run_trial
 
-    pytest.importorskip("matplotlib")
     assert reproduce(ROW, "--quick", "--trials", "1", "--workers", "1", "--out", str(tmp_path), "--save-models",
                      "--plots") == 0
     net = lstmkit.load(tmp_path / "models" / ROW / "trial-0")

@@ -64,8 +64,6 @@ def expected_weights(config: dict, limit: int | None = None) -> int:
 
     kind = config.get("type")
     if kind == "Readout":
-        from . import _validate as V
-
         o = V.positive_int("out_features", config["out_features"], maximum=V.MAX_SIZE)
         f = V.positive_int("in_features", config["in_features"], maximum=V.MAX_SIZE)
         return o * f + (o if config.get("bias", True) else 0)

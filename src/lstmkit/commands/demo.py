@@ -1,11 +1,13 @@
 """``lstmkit demo``: a modern LSTM learns the paper's adding problem (Exp. 4)."""
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
 
 from . import UsageError, command
+
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--T", type=int, default=30,

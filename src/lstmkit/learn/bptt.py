@@ -25,7 +25,7 @@ def loss_and_gradient(net, x, target, loss="half_sse", lengths=None, target_mask
     ``target_mask`` (T, B) marks the steps that carry a target (default: every real step).
     """
     out, stateT = net.forward(x, state=state, lengths=lengths)
-    T, B = out.shape[0], out.shape[1]
+    T = out.shape[0]
     if target_mask is None and lengths is not None:
         target_mask = np.arange(T)[:, None] < np.asarray(lengths)[None, :]
     value, dout = get_loss(loss)(out, np.asarray(target, dtype=out.dtype), target_mask, reduction)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data.scaling import Scaler
 from ..data.sequences import pad
-from .common import batches, mean_loss, rtrl1997_learner
+from .common import batches, bptt_epoch, last_step_outputs, rtrl1997_learner
 
 
 def sort_classes(labels) -> list[str]:
@@ -91,27 +91,11 @@ class ClassifyTask:
                 total, n = total + value, n + 1
                 bar.update(1)
             return {"train_loss": total / max(n, 1)}
-        for k, i in enumerate(batches(self.train_idx.size, self.cfg.batch_size, rng)):
-            guard.ctx.batch = k + 1
-            x, lengths, tgt, mask = self._batch(self.train_idx[i])
-            out, _ = net.forward(x, lengths=lengths)
-            value, dout = mean_loss(self.loss, out, tgt, mask)
-            guard.check_loss(value)
-            net.backward(dout)
-            guard.step(net)
-            total, n = total + value * len(i), n + len(i)
-            bar.update(len(i))
-        return {"train_loss": total / max(n, 1)}
+        return bptt_epoch(net, guard, rng, bar, self.train_idx, self.cfg.batch_size, self._batch, self.loss)
 
     def outputs(self, net, xs: list[np.ndarray]) -> np.ndarray:
         """(n, K) outputs at each sequence's last step (already scaled inputs)."""
-        res = []
-        for start in range(0, len(xs), 256):
-            part = xs[start : start + 256]
-            x, lengths = pad(part, self.dtype)
-            out, _ = net.forward(x, lengths=lengths)
-            res.append(out[lengths - 1, np.arange(len(part))].astype(np.float64))
-        return np.concatenate(res)
+        return last_step_outputs(net, xs, self.dtype)
 
     def evaluate(self, net) -> dict:
         out = self.outputs(net, [self.xs[i] for i in self.val_idx])

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..learn.optim import make_optimizer
 from ..losses import get_loss
+from ..data.sequences import pad
 from ..network import LSTM, Network, Readout
 
 
@@ -48,3 +49,33 @@ def rtrl1997_learner(net, cfg):
     except ImportError as e:  # pragma: no cover - the module ships with lstmkit
         raise ValueError(f"--algorithm rtrl1997 is not available in this installation ({e}); use bptt") from None
     return RTRL1997(net, lr=cfg.lr, update="step")
+
+
+def bptt_epoch(net, guard, rng, bar, train_idx: np.ndarray, batch_size: int, make_batch, loss: str) -> dict:
+    """One epoch of minibatch full BPTT over sequences ``train_idx``; ``make_batch(idx)`` pads them.
+
+    ``make_batch`` returns ``(x, lengths, target, target_mask)``; the loss is averaged as ``mean_loss``.
+    """
+    total, n = 0.0, 0
+    for k, i in enumerate(batches(train_idx.size, batch_size, rng)):
+        guard.ctx.batch = k + 1
+        x, lengths, tgt, mask = make_batch(train_idx[i])
+        out, _ = net.forward(x, lengths=lengths)
+        value, dout = mean_loss(loss, out, tgt, mask)
+        guard.check_loss(value)
+        net.backward(dout)
+        guard.step(net)
+        total, n = total + value * len(i), n + len(i)
+        bar.update(len(i))
+    return {"train_loss": total / max(n, 1)}
+
+
+def last_step_outputs(net, xs: list[np.ndarray], dtype, chunk: int = 256) -> np.ndarray:
+    """(n, K) network outputs at each sequence's last step, ``chunk`` sequences per forward."""
+    res = []
+    for start in range(0, len(xs), chunk):
+        part = xs[start : start + chunk]
+        x, lengths = pad(part, dtype)
+        out, _ = net.forward(x, lengths=lengths)
+        res.append(out[lengths - 1, np.arange(len(part))].astype(np.float64))
+    return np.concatenate(res)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..data.scaling import Scaler
 from ..data.sequences import pad
-from .common import batches, mean_loss
+from .common import bptt_epoch, last_step_outputs
 
 
 class RegressTask:
@@ -45,27 +45,10 @@ class RegressTask:
         return x, lengths, tgt, mask
 
     def train_epoch(self, net, guard, rng, bar) -> dict:
-        total, n = 0.0, 0
-        for k, i in enumerate(batches(self.train_idx.size, self.cfg.batch_size, rng)):
-            guard.ctx.batch = k + 1
-            x, lengths, tgt, mask = self._batch(self.train_idx[i])
-            out, _ = net.forward(x, lengths=lengths)
-            value, dout = mean_loss("half_sse", out, tgt, mask)
-            guard.check_loss(value)
-            net.backward(dout)
-            guard.step(net)
-            total, n = total + value * len(i), n + len(i)
-            bar.update(len(i))
-        return {"train_loss": total / max(n, 1)}
+        return bptt_epoch(net, guard, rng, bar, self.train_idx, self.cfg.batch_size, self._batch, "half_sse")
 
     def outputs_scaled(self, net, xs: list[np.ndarray]) -> np.ndarray:
-        res = []
-        for start in range(0, len(xs), 256):
-            part = xs[start : start + 256]
-            x, lengths = pad(part, self.dtype)
-            out, _ = net.forward(x, lengths=lengths)
-            res.append(out[lengths - 1, np.arange(len(part))].astype(np.float64))
-        return np.concatenate(res)
+        return last_step_outputs(net, xs, self.dtype)
 
     def evaluate(self, net) -> dict:
         p = self.outputs_scaled(net, [self.xs[i] for i in self.val_idx])
