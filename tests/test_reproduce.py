@@ -130,3 +130,23 @@ def test_save_models_and_plots(tmp_path):
     again = run_trial(EXPERIMENTS[ROW].effective(quick=True), 0, 0, keep_model=True)["model"]
     np.testing.assert_array_equal(net.flat, again.flat)
     assert (tmp_path / "plots" / f"{ROW}.png").stat().st_size > 1000
+
+
+def test_report_only_tables_the_finished_trials_and_marks_the_rest(tmp_path, capsys):
+    assert reproduce(ROW, "--quick", "--trials", "2", "--workers", "1", "--out", str(tmp_path)) == 0
+    full = results(tmp_path)["experiments"][0]
+    (tmp_path / "trials" / ROW / "trial-1.json").unlink()          # as if the run had been stopped
+    capsys.readouterr()
+    assert reproduce(ROW, "--quick", "--trials", "3", "--report-only", "--out", str(tmp_path)) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 3 trials finished" in printed and "1 of 3 trials run" in printed
+    (e,) = results(tmp_path)["experiments"]
+    assert e["trials"] == full["trials"][:1]                         # nothing was run or rerun
+    assert e["summary"]["trials"] == 1 and e["summary"]["planned"] == 3
+    assert not (tmp_path / "trials" / ROW / "trial-1.json").exists()
+
+
+def test_report_only_without_a_run_directory_is_a_one_line_error(tmp_path, capsys):
+    assert reproduce(ROW, "--report-only", "--out", str(tmp_path / "nothing")) == 2
+    err = capsys.readouterr().err
+    assert "holds no finished trials" in err and "Traceback" not in err

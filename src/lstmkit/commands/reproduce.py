@@ -27,6 +27,9 @@ def _args(p: argparse.ArgumentParser) -> None:
                         "same command resumes it")
     p.add_argument("--save-models", action="store_true", help="keep each trial's final network in DIR/models/")
     p.add_argument("--plots", action="store_true", help="write learning curves to DIR/plots/ (needs matplotlib)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: tables, results.json and results.md from the trials already finished in "
+                        "DIR (a run done in parts, or one still going); unfinished rows are marked")
     p.add_argument("--list", action="store_true", help="list the rows and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -45,6 +48,7 @@ def _list_rows() -> str:
                       "the paper's", _args)
 def reproduce(args) -> int:
     from ..experiments import report, run, select
+    from ..experiments.runner import collect, plan
 
     if args.list:
         print(_list_rows())
@@ -62,11 +66,23 @@ def reproduce(args) -> int:
         raise UsageError(f"reproduce: {args.target!r} has no row in the quick set; name a row id to run it quick")
     out = Path(args.out) if args.out else Path("reproduce-out") / ("quick" if args.quick else "full")
     t0 = time.perf_counter()
-    print(f"lstmkit reproduce {args.target}{' --quick' if args.quick else ''}: {len(rows)} rows, output in {out}",
-          flush=True)
-    results = run(rows, out, trials=args.trials, quick=args.quick, seed=args.seed, workers=args.workers,
-                  scheduler=args.scheduler, save_models=args.save_models, progress=not args.no_progress)
-    doc = report.build(rows, results, seed=args.seed, quick=args.quick)
+    planned = None
+    if args.report_only:
+        if not (out / "trials").is_dir():
+            raise UsageError(f"--report-only: {out} holds no finished trials (no {out / 'trials'}); give the --out "
+                             "of a run")
+        results = collect(rows, out, trials=args.trials, quick=args.quick, seed=args.seed)
+        planned = {}
+        for job in plan(rows, args.trials, args.quick):
+            planned[job.exp.id] = planned.get(job.exp.id, 0) + 1
+        print(f"lstmkit reproduce {args.target} --report-only: {sum(map(len, results.values()))} of "
+              f"{sum(planned.values())} trials finished in {out}", flush=True)
+    else:
+        print(f"lstmkit reproduce {args.target}{' --quick' if args.quick else ''}: {len(rows)} rows, output in "
+              f"{out}", flush=True)
+        results = run(rows, out, trials=args.trials, quick=args.quick, seed=args.seed, workers=args.workers,
+                      scheduler=args.scheduler, save_models=args.save_models, progress=not args.no_progress)
+    doc = report.build(rows, results, seed=args.seed, quick=args.quick, planned=planned)
     report.write(out, doc)
     if args.plots:
         report.plots(out, rows, results)

@@ -53,16 +53,23 @@ def summarize(trials: Sequence[dict], paper_sequences: float | None = None) -> d
     }
 
 
-def build(rows: Sequence[Experiment], results: dict[str, list[dict]], *, seed: int, quick: bool) -> dict:
-    """The results.json document for the rows (in registry order) and their trial records."""
+def build(rows: Sequence[Experiment], results: dict[str, list[dict]], *, seed: int, quick: bool,
+          planned: dict[str, int] | None = None) -> dict:
+    """The results.json document for the rows (in registry order) and their trial records.
+
+    ``planned``: the number of trials each row should have, when ``results`` may hold fewer (a report
+    of a run still in progress); the summary then says ``"planned"`` and the tables mark the row.
+    """
     from .. import __version__
 
     exps = []
     for row in rows:
         trials = [{k: t[k] for k in TRIAL_KEYS} for t in results.get(row.id, [])]
+        summary = summarize(trials, row.paper.sequences)
+        if planned is not None:
+            summary["planned"] = int(planned[row.id])
         exps.append({"id": row.id, "experiment": row.experiment, "method": row.method, "setting": row.setting,
-                     "paper": row.paper.as_dict(), "trials": trials,
-                     "summary": summarize(trials, row.paper.sequences)})
+                     "paper": row.paper.as_dict(), "trials": trials, "summary": summary})
     return {"experiments": exps, "run": {"seed": int(seed), "quick": bool(quick), "lstmkit_version": __version__}}
 
 
@@ -95,7 +102,9 @@ def row_line(e: dict) -> str:
     p, s = e["paper"], e["summary"]
     size = e["trials"][0]["test_size"] if e["trials"] else None
     rng = "–" if s["min_sequences"] is None else f"{s['min_sequences']:,}–{s['max_sequences']:,}"
-    ours = "–" if s["success_rate"] is None else f"{_pct(s['success_rate'])} ({s['solved']}/{s['trials']})"
+    ours = "not run" if s["success_rate"] is None else f"{_pct(s['success_rate'])} ({s['solved']}/{s['trials']})"
+    if s["success_rate"] is not None and s.get("planned", s["trials"]) > s["trials"]:
+        ours += f", {s['trials']} of {s['planned']} trials run"
     return (f"| {e['id']} | {e['method']} | {e['setting']} | {_pct(p['success_rate'])} | "
             f"{_num(p['mean_sequences'])} | {_wrong(p['test_wrong'], p['test_size'])} | {ours} | "
             f"{_num(s['mean_sequences'])} | {_num(s['median_sequences'])} | {rng} | "

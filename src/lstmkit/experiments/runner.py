@@ -113,6 +113,18 @@ def plan(rows: Sequence[Experiment], trials: int | None, quick: bool) -> list[Jo
     return jobs
 
 
+def collect(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bool = False,
+            seed: int = 0) -> dict[str, list[dict]]:
+    """The trials of ``rows`` already finished in ``out`` (none is run): ``{id: [records]}``, a row's
+    records in index order with the missing ones left out. A full run done in parts reports from this."""
+    done: dict[str, list[dict]] = {}
+    for job in plan(rows, trials, quick):
+        rec = load_trial(Path(out), job.exp, job.k, seed)
+        if rec is not None:
+            done.setdefault(job.exp.id, []).append(rec)
+    return done
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
