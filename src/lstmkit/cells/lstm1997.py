@@ -75,17 +75,20 @@ from .base import Cell
 
 
 @njit
+def _unit_offsets(N, H, S, has_f, has_out):
+    """(C, o_in, o_f, o_out, o_hid, n_hid): where each unit type starts among the N_u rows (see above)."""
+    C = H // S
+    o_hid = H + C * (1 + has_f + has_out)
+    return C, H, H + C, H + C * (1 + has_f), o_hid, N - o_hid
+
+
+@njit
 def _forward_kernel(xw, RT, p_in, p_f, p_out, mask, S, has_f, has_out, has_peep, recurrent,
                     code_g, code_h, rs, ss, net_c, gc, hs, y):
     """Fill rs[1:], ss[1:] (rs[0], ss[0] hold the initial state), net_c, gc = g(net_c), hs = h(s), y."""
     T, B, N = xw.shape
     H = ss.shape[2]
-    C = H // S
-    o_in = H
-    o_f = H + C
-    o_out = H + C * (1 + has_f)
-    o_hid = H + C * (1 + has_f + has_out)
-    n_hid = N - o_hid
+    C, o_in, o_f, o_out, o_hid, n_hid = _unit_offsets(N, H, S, has_f, has_out)
     net = np.empty(N, dtype=xw.dtype)                                   # (N_u,) one sequence's net inputs
     for t in range(T):
         for b in range(B):
@@ -155,12 +158,7 @@ def _backward_kernel(rs, ss, gc, hs, dy, dr0, ds0, R, p_in, p_f, p_out, mask, S,
     """Fill dnet (T, B, N_u) with the net-input errors; return the errors reaching r(0) and s(0)."""
     T, B, N = dnet.shape
     H = ss.shape[2]
-    C = H // S
-    o_in = H
-    o_f = H + C
-    o_out = H + C * (1 + has_f)
-    o_hid = H + C * (1 + has_f + has_out)
-    n_hid = N - o_hid
+    C, o_in, o_f, o_out, o_hid, n_hid = _unit_offsets(N, H, S, has_f, has_out)
     peep_back = has_peep and not truncated       # truncation: no error enters s through a peephole
     send_back = recurrent and not truncated      # truncation: no error is sent on to r(t-1)
     dr = dr0.copy()                              # (B, N_r) error reaching r(t)
