@@ -7,6 +7,7 @@ import pytest
 from lstmkit import activations as act
 from lstmkit.cells import lstm_fast
 from lstmkit.cells.lstm import VARIANTS, LSTMCell
+from lstmkit.gradcheck import numerical_gradient, relative_error as rel_err
 from lstmkit.params import ParamSet
 
 CONFIGS = {
@@ -52,27 +53,6 @@ def objective(y, stateT, dy, dstate):
     return float(np.sum(y * dy) + sum(np.sum(s * d) for s, d in zip(stateT, dstate)))
 
 
-def numgrad(arr, loss, eps=1e-6):
-    """Central differences of loss() with respect to every element of arr (perturbed in place)."""
-    g = np.zeros(arr.shape)
-    flat, gflat = arr.reshape(-1), g.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + eps
-        up = loss()
-        flat[k] = old - eps
-        down = loss()
-        flat[k] = old
-        gflat[k] = (up - down) / (2 * eps)
-    return g
-
-
-def rel_err(num, ana):
-    num, ana = np.asarray(num), np.asarray(ana)
-    scale = np.max(np.abs(num), initial=0.0) + np.max(np.abs(ana), initial=0.0)
-    return np.max(np.abs(num - ana), initial=0.0) / max(1e-8, scale)
-
-
 def analytic(cell, ps, x, state0, mask, dy, dstate, truncated=False):
     _, _, cache = cell.forward(ps.params, x, state0, mask)
     ps.zero_grad()
@@ -81,9 +61,9 @@ def analytic(cell, ps, x, state0, mask, dy, dstate, truncated=False):
 
 
 def check_fd(loss, ps, x, state0, grads, dx, dstate0, tol=1e-6):
-    errs = {"weights": rel_err(numgrad(ps.flat, loss), grads), "x": rel_err(numgrad(x, loss), dx)}
+    errs = {"weights": rel_err(numerical_gradient(loss, ps.flat), grads), "x": rel_err(numerical_gradient(loss, x), dx)}
     for k, (s, d) in enumerate(zip(state0, dstate0)):
-        errs[f"state0[{k}]"] = rel_err(numgrad(s, loss), d)
+        errs[f"state0[{k}]"] = rel_err(numerical_gradient(loss, s), d)
     assert max(errs.values()) <= tol, errs
 
 

@@ -7,15 +7,11 @@ from scipy.special import expit
 
 from lstmkit import activations as act
 from lstmkit.cells.lstm1997 import LSTM1997Cell
+from lstmkit.gradcheck import numerical_gradient, relative_error as rel_err
 from lstmkit.params import ParamSet
 
 EPS = 1e-6
 TOL = 1e-6
-
-
-def rel_err(num, ana):
-    num, ana = np.asarray(num), np.asarray(ana)
-    return np.max(np.abs(num - ana)) / max(1e-8, np.max(np.abs(num)) + np.max(np.abs(ana)))
 
 
 def make(input_size, hidden_size, seed=0, **opts):
@@ -124,17 +120,8 @@ def objective(y, stateT, dy, dstate):
 def fd_check(f, arrays, analytic):
     """Central differences of f() over every entry of each array (perturbed in place)."""
     for arr, ana in zip(arrays, analytic):
-        num = np.zeros(arr.shape)
-        flat, nflat = arr.reshape(-1), num.reshape(-1)
-        for k in range(flat.size):
-            old = flat[k]
-            flat[k] = old + EPS
-            fp = f()
-            flat[k] = old - EPS
-            fm = f()
-            flat[k] = old
-            nflat[k] = (fp - fm) / (2 * EPS)
         if arr.size:
+            num = numerical_gradient(f, arr, EPS)
             assert rel_err(num, ana) <= TOL, (rel_err(num, ana), num, ana)
 
 
