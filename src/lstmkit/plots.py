@@ -25,7 +25,7 @@ def _pyplot():
 
 
 def _save(fig, path) -> None:
-    from .runs import atomic_write_bytes
+    from ._atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")

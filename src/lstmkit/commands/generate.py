@@ -28,7 +28,8 @@ def generate(args) -> int:
 def _generate(args) -> int:
     import numpy as np
 
-    from ..runs import Run, atomic_write_bytes
+    from .._atomic import atomic_write_bytes
+    from ..runs import Run
     from ..training.text import generate as sample
 
     if args.length < 1:

@@ -69,7 +69,8 @@ def inspect(args) -> int:
 
 def _inspect(args) -> int:
     from ..plots import internals_figure
-    from ..runs import Run, atomic_write_bytes
+    from .._atomic import atomic_write_bytes
+    from ..runs import Run
 
     if args.max_steps < 1:
         raise UsageError(f"--max-steps: expected >= 1, got {args.max_steps}")

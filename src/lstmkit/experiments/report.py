@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .configs import Experiment, experiment_groups
-from .runner import atomic_write_text
+from .._atomic import atomic_write_text
 
 TRIAL_KEYS = ("seed", "solved", "sequences", "test_wrong", "test_size", "wall_s", "test_error", "details")
 

@@ -27,39 +27,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._atomic import atomic_write_text
 from .configs import Experiment
 from .trial import run_trial
-
-
-# ------------------------------------------------------------------------------------------- files
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that the file is either absent, the old one, or complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)                 # mkstemp's 0600 would hide results from other users
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def trial_path(out: Path, exp_id: str, k: int) -> Path:
@@ -256,5 +230,5 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
             cluster.close()
 
 
-__all__ = ["Job", "atomic_write_text", "dask_available", "default_workers", "load_trial", "plan", "run",
+__all__ = ["Job", "collect", "dask_available", "default_workers", "load_trial", "plan", "run",
            "trial_path"]
