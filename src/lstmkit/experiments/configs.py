@@ -59,6 +59,11 @@ class Net:
     g: str = "g2"                          # cell input squashing: g2 = 4 sigma - 2; 2a/2b: logistic
     h: str = "h1"                          # cell output squashing: h1 = 2 sigma - 1; 2a/2b: identity
     grow: bool = False                     # sequential construction (2a/2b): start without a block, add it at a plateau
+    # "Once the error stops decreasing": the mean error of the last `window` sequences has not improved by
+    # `min_improvement` (relative) for `patience` sequences (rtrl1997.Plateau). The paper gives no numbers;
+    # (100, 100, 0.1) adds 2a's cell after ~1,050 sequences. Later growth (~15,000 with (100, 1000, 0.01))
+    # leaves the output weights so large that the new cell saturates them: no 2a trial then solved.
+    grow_plateau: tuple[int, int, float] = (100, 100, 0.1)   # (window, patience, min_improvement)
     dtype: str = "float64"                 # float64 for the paper's rows; the modern rows use float32
     forget_bias: float = 1.0               # modern rows only: added to the forget-gate bias (Gers et al. 2000)
 
@@ -201,6 +206,8 @@ class Experiment:
         for key in ("trials", "paper", "quick", "notes", "setting"):
             d.pop(key)
         d["stop"] = repr(self.stop)
+        if not self.net.grow:             # added after the first full runs: keeps their fingerprints valid
+            d["net"].pop("grow_plateau")
         return hashlib.sha256(repr(sorted(d.items())).encode()).hexdigest()[:16]
 
 

@@ -255,7 +255,7 @@ def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rn
     from ..learn.rtrl1997 import Plateau, add_block
 
     lrn = _Online(exp, model)
-    plateau = Plateau() if exp.net.grow else None
+    plateau = Plateau(*exp.net.grow_plateau) if exp.net.grow else None
     blocks = 0
     n = 0
     one_hot_idx = exp.method == "lstm1997"
