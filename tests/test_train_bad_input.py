@@ -178,9 +178,9 @@ def test_resume_refuses_changed_data(tmp_path, capsys):
 
 
 def test_nan_loss_keeps_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    import lstmkit.training.forecast as F
+    import lstmkit.training.common as C     # the minibatch epoch of every task computes its loss there
 
-    real, calls = F.mean_loss, {"n": 0}
+    real, calls = C.mean_loss, {"n": 0}
 
     def poisoned(*a, **k):                                    # the 3rd epoch's first batch turns NaN
         calls["n"] += 1
@@ -189,7 +189,7 @@ def test_nan_loss_keeps_last_good_checkpoint(tmp_path, capsys, monkeypatch):
 
     data = series_csv(tmp_path / "s.csv", n=80)
     per_epoch = 2                                             # 80 rows, window 6: 58 samples -> 2 batches of 32
-    monkeypatch.setattr(F, "mean_loss", poisoned)
+    monkeypatch.setattr(C, "mean_loss", poisoned)
     out = tmp_path / "run"
     rc = main(["train", "forecast", "--data", str(data), "--target", "y", "--window", "6", "--out", str(out),
                "--no-progress", "--quiet", "--hidden-size", "4", "--epochs", "10"])

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data import series as S
 from ..data.scaling import Scaler
-from .common import batches, mean_loss, rtrl1997_learner
+from .common import batches, bptt_epoch, rtrl1997_learner
 
 
 class ForecastTask:
@@ -81,17 +81,12 @@ class ForecastTask:
                 total, n = total + value, n + 1
                 bar.update(1)
             return {"train_loss": total / max(n, 1)}
-        for k, idx in enumerate(batches(len(self.split.train), self.cfg.batch_size, rng)):
-            guard.ctx.batch = k + 1
-            x, tgt, mask = self._batch(self.split.train[idx])
-            out, _ = net.forward(x)
-            value, dout = mean_loss("half_sse", out, tgt, mask)
-            guard.check_loss(value)
-            net.backward(dout)
-            guard.step(net)
-            total, n = total + value * len(idx), n + len(idx)
-            bar.update(len(idx))
-        return {"train_loss": total / max(n, 1)}
+        def make_batch(windows):                 # windows are whole, so no lengths
+            x, tgt, mask = self._batch(windows)
+            return x, None, tgt, mask
+
+        return bptt_epoch(net, guard, rng, bar, np.asarray(self.split.train), self.cfg.batch_size, make_batch,
+                          "half_sse")
 
     # ---------------------------------------------------------------- prediction
     def predict_scaled(self, net, origins: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
