@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import time
 
 import numpy as np
 
-from lstmkit.experiments import EXPERIMENTS, run_trial
+from lstmkit.experiments import EXPERIMENTS, report, run_trial
 
 ROWS = ("1-1", "1-2", "1-3", "1-4", "1-5")
 
@@ -44,7 +43,8 @@ def row(base: str, blocks: int):
     e = EXPERIMENTS[base]
     biases = tuple(-float(1 + j % 4) for j in range(blocks))          # -1, -2, -3, -4, -1, ...
     net = dataclasses.replace(e.net, blocks=blocks, out_gate_bias=biases)
-    # The id stays 1-5: trial k's seed derives from (seed, id, k), so 3 blocks repeat `reproduce 1-5`.
+    # The id stays the row's: trial k's seed derives from (seed, id, k), so the paper's size repeats
+    # `lstmkit reproduce <row>` trial for trial.
     return dataclasses.replace(e, net=net, weights=None, setting=f"{blocks} blocks x {net.block_size}, alpha={e.lr}")
 
 
@@ -59,17 +59,15 @@ def main(argv=None) -> int:
     print(f"row {args.row}, {args.trials} trials per size; the paper ({EXPERIMENTS[args.row].setting}): "
           f"{paper.success:.0%} solved, mean {paper.sequences:,} sequences")
     print(f"{'blocks':>6} {'weights':>7} {'solved':>7} {'mean seq.':>10} {'median':>8} {'range':>15} {'time':>6}")
+    num = lambda v: "-" if v is None else f"{v:,.0f}"
     for blocks in args.blocks:
         t0 = time.perf_counter()
         e = row(args.row, blocks)
-        runs = [run_trial(e, k, args.seed) for k in range(args.trials)]
-        seqs = [r["sequences"] for r in runs if r["solved"]]
+        s = report.summarize([run_trial(e, k, args.seed) for k in range(args.trials)])
         n_w = e.net.build(7, 7, np.random.default_rng(0)).num_weights
-        mean = f"{statistics.mean(seqs):,.0f}" if seqs else "-"
-        med = f"{statistics.median(seqs):,.0f}" if seqs else "-"
-        rng = f"{min(seqs):,}-{max(seqs):,}" if seqs else "-"
-        print(f"{blocks:>6} {n_w:>7} {len(seqs):>3}/{args.trials:<3} {mean:>10} {med:>8} {rng:>15} "
-              f"{time.perf_counter() - t0:>5.0f}s", flush=True)
+        rng = f"{num(s['min_sequences'])}-{num(s['max_sequences'])}" if s["solved"] else "-"
+        print(f"{blocks:>6} {n_w:>7} {s['solved']:>3}/{args.trials:<3} {num(s['mean_sequences']):>10} "
+              f"{num(s['median_sequences']):>8} {rng:>15} {time.perf_counter() - t0:>5.0f}s", flush=True)
     return 0
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from lstmkit.cells import lstm_fast
-from lstmkit.gradcheck import numerical_gradient, relative_error
 from lstmkit.cells.lstm import LSTMCell
+from lstmkit.gradcheck import numerical_gradient, relative_error
 from lstmkit.params import ParamSet
 
 STRATEGIES = ["loops", "tiles", "loops-parallel", "tiles-parallel", None]
