@@ -63,6 +63,19 @@ def test_same_seed_same_results_with_one_and_two_workers(tmp_path):
     assert len({t["seed"] for t in results(a)["experiments"][0]["trials"]}) == 2
 
 
+def test_an_existing_dask_cluster_gives_the_same_results(tmp_path):
+    """--scheduler: the trials run on a cluster someone else started, and the numbers do not change."""
+    from dask.distributed import LocalCluster    # the test extra has it
+    a, b = tmp_path / "local", tmp_path / "cluster"
+    assert reproduce(ROW, "--quick", "--trials", "2", "--seed", "3", "--workers", "1", "--out", str(a)) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        assert reproduce(ROW, "--quick", "--trials", "2", "--seed", "3", "--scheduler",
+                         cluster.scheduler_address, "--out", str(b)) == 0
+    assert results(a) == results(b)
+    assert len(list((b / "trials" / ROW).glob("trial-*.json"))) == 2
+
+
 def test_resume_after_sigkill_loses_nothing_and_recomputes_nothing(tmp_path):
     out, ref = tmp_path / "killed", tmp_path / "reference"
     n = 4
