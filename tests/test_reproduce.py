@@ -159,6 +159,20 @@ def test_report_only_tables_the_finished_trials_and_marks_the_rest(tmp_path, cap
     assert not (tmp_path / "trials" / ROW / "trial-1.json").exists()
 
 
+def test_report_only_reads_the_runs_seed_and_quick_from_its_trials(tmp_path, capsys):
+    assert reproduce(ROW, "--quick", "--trials", "1", "--seed", "5", "--workers", "1", "--out", str(tmp_path)) == 0
+    ran = results(tmp_path)
+    capsys.readouterr()
+    assert reproduce(ROW, "--report-only", "--trials", "1", "--out", str(tmp_path)) == 0   # no --quick, no --seed
+    assert "1 of 1 trials finished" in capsys.readouterr().out
+    reported = results(tmp_path)
+    assert reported["experiments"][0].pop("summary").pop("planned") == 1
+    ran["experiments"][0].pop("summary")
+    assert reported == ran                                  # the same seed, quick setting and trials
+    assert reproduce(ROW, "--report-only", "--seed", "6", "--out", str(tmp_path)) == 2       # a flag that contradicts
+    assert "different run" in capsys.readouterr().err
+
+
 def test_report_only_without_a_run_directory_is_a_one_line_error(tmp_path, capsys):
     assert reproduce(ROW, "--report-only", "--out", str(tmp_path / "nothing")) == 2
     err = capsys.readouterr().err

@@ -14,10 +14,11 @@ def _args(p: argparse.ArgumentParser) -> None:
                         "...) or 'all'")
     p.add_argument("--trials", type=int, default=None,
                    help="trials per row (default: the paper's count; with --quick: the quick count)")
-    p.add_argument("--quick", action="store_true",
+    p.add_argument("--quick", action="store_true", default=None,
                    help="the quick set: the shortest setting of every experiment, few trials, capped budgets "
                         "(same code path; 'all --quick' takes a few minutes)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; trial k of row id uses seed (S, id, k)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="base seed (default 0; --report-only: the run's); trial k of row id uses seed (S, id, k)")
     p.add_argument("--workers", type=int, default=None,
                    help="local worker processes (default: all cores; 1 = no Dask, in this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -29,7 +30,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plots", action="store_true", help="write learning curves to DIR/plots/ (needs matplotlib)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: tables, results.json and results.md from the trials already finished in "
-                        "DIR (a run done in parts, or one still going); unfinished rows are marked")
+                        "DIR (a run done in parts, or one still going); unfinished rows are marked. The run's "
+                        "--seed and --quick are read from its trials")
     p.add_argument("--list", action="store_true", help="list the rows and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -48,7 +50,7 @@ def _list_rows() -> str:
                       "the paper's", _args)
 def reproduce(args) -> int:
     from ..experiments import report, run, select
-    from ..experiments.runner import collect, plan
+    from ..experiments.runner import collect, plan, stored_run
 
     if args.list:
         print(_list_rows())
@@ -61,28 +63,34 @@ def reproduce(args) -> int:
             raise UsageError(f"--{name}: expected a positive int, got {v}")
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's workers run the trials")
-    rows = select(args.target, quick=args.quick)
-    if not rows:
-        raise UsageError(f"reproduce: {args.target!r} has no row in the quick set; name a row id to run it quick")
-    out = Path(args.out) if args.out else Path("reproduce-out") / ("quick" if args.quick else "full")
-    t0 = time.perf_counter()
-    planned = None
+    quick, seed = bool(args.quick), args.seed
+    out = Path(args.out) if args.out else Path("reproduce-out") / ("quick" if quick else "full")
     if args.report_only:
         if not (out / "trials").is_dir():
             raise UsageError(f"--report-only: {out} holds no finished trials (no {out / 'trials'}); give the --out "
                              "of a run")
-        results = collect(rows, out, trials=args.trials, quick=args.quick, seed=args.seed)
+        stored_seed, stored_quick = stored_run(out)      # flags not given are the run's own
+        seed = stored_seed if seed is None else seed
+        quick = stored_quick if args.quick is None and stored_quick is not None else quick
+    seed = 0 if seed is None else seed
+    rows = select(args.target, quick=quick)
+    if not rows:
+        raise UsageError(f"reproduce: {args.target!r} has no row in the quick set; name a row id to run it quick")
+    t0 = time.perf_counter()
+    planned = None
+    if args.report_only:
+        results = collect(rows, out, trials=args.trials, quick=quick, seed=seed)
         planned = {}
-        for job in plan(rows, args.trials, args.quick):
+        for job in plan(rows, args.trials, quick):
             planned[job.exp.id] = planned.get(job.exp.id, 0) + 1
         print(f"lstmkit reproduce {args.target} --report-only: {sum(map(len, results.values()))} of "
               f"{sum(planned.values())} trials finished in {out}", flush=True)
     else:
-        print(f"lstmkit reproduce {args.target}{' --quick' if args.quick else ''}: {len(rows)} rows, output in "
+        print(f"lstmkit reproduce {args.target}{' --quick' if quick else ''}: {len(rows)} rows, output in "
               f"{out}", flush=True)
-        results = run(rows, out, trials=args.trials, quick=args.quick, seed=args.seed, workers=args.workers,
+        results = run(rows, out, trials=args.trials, quick=quick, seed=seed, workers=args.workers,
                       scheduler=args.scheduler, save_models=args.save_models, progress=not args.no_progress)
-    doc = report.build(rows, results, seed=args.seed, quick=args.quick, planned=planned)
+    doc = report.build(rows, results, seed=seed, quick=quick, planned=planned)
     report.write(out, doc)
     if args.plots:
         report.plots(out, rows, results)

@@ -99,6 +99,32 @@ def collect(rows: Sequence[Experiment], out, *, trials: int | None = None, quick
     return done
 
 
+def stored_run(out) -> tuple[int | None, bool | None]:
+    """The ``--seed`` and ``--quick`` a run directory was made with, read from its trial records.
+
+    Either is None when the records do not tell: no records, several seeds, or only rows whose quick and
+    full configs coincide. ``--report-only`` uses this so that a run's flags need not be repeated.
+    """
+    from .configs import EXPERIMENTS
+
+    seeds, kinds, prints = set(), set(), {}
+    for path in sorted((Path(out) / "trials").glob("*/trial-*.json")):
+        exp = EXPERIMENTS.get(path.parent.name)
+        try:
+            key = json.loads(path.read_text()).get("run") or {}
+        except (OSError, ValueError):
+            continue
+        if exp is None or "seed" not in key:
+            continue
+        seeds.add(key["seed"])
+        if exp.id not in prints:
+            prints[exp.id] = (exp.effective(True).fingerprint(), exp.fingerprint())
+        quick_print, full_print = prints[exp.id]
+        if quick_print != full_print and key.get("config") in (quick_print, full_print):
+            kinds.add(key["config"] == quick_print)
+    return (next(iter(seeds)) if len(seeds) == 1 else None), (next(iter(kinds)) if len(kinds) == 1 else None)
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -230,5 +256,5 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
             cluster.close()
 
 
-__all__ = ["Job", "collect", "dask_available", "default_workers", "load_trial", "plan", "run",
+__all__ = ["Job", "collect", "dask_available", "default_workers", "load_trial", "plan", "run", "stored_run",
            "trial_path"]
