@@ -98,7 +98,7 @@ def test_forecaster_beats_persistence_on_a_clean_season():
 
 def test_classifier_fit_predict_score_proba():
     xs, ys = sequences(90)
-    labels = np.array([{"a": 10, "b": 20, "c": 30}[v] for v in ys])        # any hashable labels
+    labels = np.array([{"a": 10, "b": 20, "c": 30}[v] for v in ys])        # numbers as labels
     clf = LSTMClassifier(hidden_size=12, epochs=40, lr=1e-2, patience=0)
     assert clf.fit(xs, labels) is clf
     assert clf.classes_.tolist() == [10, 20, 30]
@@ -139,6 +139,26 @@ def test_errors_are_clear():
         LSTMForecaster(window=5).fit(np.where(np.arange(40) == 7, np.nan, np.arange(40.0)))
     with pytest.raises(ValueError, match="rtrl1997"):
         LSTMForecaster(algorithm="rtrl1997").fit(np.arange(100.0))
+
+
+@pytest.mark.parametrize("labels, words", [
+    ([1, "one"] * 6, "one kind"),                 # np.asarray would make 1 the string "1"
+    ([None] * 12, "NoneType"),
+    ([(0, 1)] * 12, "one number or string per sequence"),
+    ([0.0, float("nan")] * 6, "NaN"),
+    (np.array([0.0, np.nan] * 6), "NaN"),
+])
+def test_labels_of_mixed_or_unusable_kinds_are_refused(labels, words):
+    xs, _ = sequences(12)
+    with pytest.raises(ValueError, match=words):
+        LSTMClassifier(**SMALL).fit(xs, labels)
+
+
+def test_labels_given_as_a_list_of_strings_or_objects_come_back_as_given():
+    xs, ys = sequences(30)
+    for labels in (list(ys), np.array(list(ys), dtype=object)):
+        clf = LSTMClassifier(**SMALL).fit(xs, labels)
+        assert set(clf.predict(xs).tolist()) <= set(ys) and clf.classes_.dtype.kind == "U"
 
 
 def test_exported_from_package():

@@ -2,7 +2,7 @@
 
 ``LSTMRegressor``   sequences -> numbers (one vector per sequence, read at its last step)
 ``LSTMForecaster``  a series (plus optional exogenous columns) -> its next ``horizon`` values
-``LSTMClassifier``  sequences -> class labels (any hashable labels; ``predict_proba`` too)
+``LSTMClassifier``  sequences -> class labels (numbers or strings; ``predict_proba`` too)
 
 The conventions of scikit-learn, without depending on it: the constructor only stores its
 arguments; ``get_params``/``set_params`` see exactly those (so ``sklearn.base.clone`` and grid
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from numbers import Number
 
 import numpy as np
 
@@ -308,6 +309,35 @@ class LSTMForecaster(_LSTMEstimator):
         return _r2(S.future(v[:, 0], origins, H).ravel(), pred.ravel())
 
 
+def _label_kind(v) -> str:
+    if isinstance(v, str):
+        return "strings"
+    if isinstance(v, (Number, np.number)) and not isinstance(v, (bool, np.bool_)):
+        return "numbers" if v == v else "NaN"
+    return "booleans" if isinstance(v, (bool, np.bool_)) else type(v).__name__
+
+
+def _labels(y, n: int) -> np.ndarray:
+    """Class labels as a 1-D array of one kind: numbers, strings or booleans (as scikit-learn takes them).
+
+    Checked before NumPy converts them: np.asarray([1, "one"]) would silently make 1 the string "1", and
+    predictions would then never equal the labels they came from.
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"y: expected {n} labels (one number or string per sequence), got shape {arr.shape}")
+    if not isinstance(y, np.ndarray) or arr.dtype == object:
+        kinds = {_label_kind(v) for v in (y if not isinstance(y, np.ndarray) else arr.tolist())}
+        if len(kinds) > 1 or not kinds <= {"numbers", "strings", "booleans"}:
+            raise ValueError(f"y: expected class labels of one kind (all numbers or all strings), got "
+                             f"{', '.join(sorted(kinds))}; convert them first, e.g. y = [str(v) for v in y]")
+        if arr.dtype == object:
+            arr = arr.astype(str if kinds == {"strings"} else bool if kinds == {"booleans"} else float)
+    elif arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError("y: a label is NaN; every sequence needs a class label")
+    return arr
+
+
 class LSTMClassifier(_LSTMEstimator):
     """Sequences -> class labels (read at each sequence's last step).
 
@@ -334,9 +364,7 @@ class LSTMClassifier(_LSTMEstimator):
         from .training.common import build_network
 
         xs = _sequences(X)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != len(xs):
-            raise ValueError(f"y: expected {len(xs)} labels (one per sequence), got shape {y.shape}")
+        y = _labels(y, len(xs))
         classes, idx = np.unique(y, return_inverse=True)
         cfg = self._config()
         task = ClassifyTask(xs, [str(i) for i in idx], cfg, classes=[str(i) for i in range(classes.size)])
