@@ -48,6 +48,9 @@ def test_forecast_end_to_end(tmp_path, capsys):
     header = (tmp_path / "ins.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "step" and "l0.i[0]" in header and len(header) == 1 + 6 * 8
     assert (tmp_path / "ins.png").stat().st_size > 1000
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--input", str(tmp_path / "missing.csv")]) == 2
+    assert capsys.readouterr().err.startswith("lstmkit: error: --input: ")      # the option the user gave
 
 
 def test_text_end_to_end_and_generate(tmp_path, capsys):
@@ -84,6 +87,11 @@ def test_classify_end_to_end(tmp_path, capsys, kind):
     assert s["validation"]["classes"] == ["a", "b", "c"]
     assert 0 < s["baselines"]["majority"]["accuracy"] < 1
     assert main(["inspect", str(out), "--input", str(data), "--index", "4", "--out", str(tmp_path / "i")]) == 0
+    capsys.readouterr()
+    bad = tmp_path / ("bad.npz" if kind == "npz" else "bad.csv")
+    bad.write_text("not data")
+    assert main(["inspect", str(out), "--input", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith("lstmkit: error: --input: ")
 
 
 def test_labels_file_for_unlabelled_csv(tmp_path):
