@@ -32,3 +32,32 @@ def test_exp1_blocks_five_blocks_solve_the_first_trial(capsys):
     assert load("exp1_blocks").main(["--blocks", "5", "--trials", "1"]) == 0
     line = capsys.readouterr().out.splitlines()[-1].split()
     assert line[:3] == ["5", "620", "1/1"], line
+
+
+def test_trial_start_replays_a_trial_exactly():
+    # trial_start's network and data stream, trained in order, end in the very weights run_trial kept.
+    import numpy as np
+
+    from lstmkit.experiments import EXPERIMENTS
+    from lstmkit.experiments.trial import CHUNK, run_trial, trial_start
+    from lstmkit.learn.rtrl1997 import RTRL1997
+
+    exp = EXPERIMENTS["3a-1"].effective(True)
+    rec = run_trial(exp, 0, 0, keep_model=True)
+    model, train = trial_start(exp, 0, 0)
+    learner = RTRL1997(model, lr=exp.lr, update=exp.update)
+    n = 0
+    while n < rec["sequences"]:
+        b = train(CHUNK)
+        for i in range(min(CHUNK, rec["sequences"] - n)):
+            L = int(b.lengths[i])
+            learner.train_sequence(b.x[:L, i], b.y[:L, i], b.target_mask[:L, i])
+        n += CHUNK
+    assert rec["sequences"] > CHUNK and np.array_equal(model.flat, rec["model"].flat)
+
+
+def test_exp2c_collapse_shows_both_cells_drifted_from_the_start():
+    # 2c-2 trial 0 of the full run never learned: both cells end every sequence near |s| = 11, x or y alike.
+    (n, right, mean, sd), = load("exp2c_collapse").replay("2c-2", 0, 1000, 1000)
+    assert n == 1000 and right == 0.0
+    assert (abs(mean) > 8).all() and (sd < 2).all(), (mean, sd)

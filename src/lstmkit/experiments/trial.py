@@ -371,18 +371,35 @@ def _guess(exp, task, net, data: _Data, init_rng):
 
 
 # ------------------------------------------------------------------------------------------- one trial
+def _start(exp: Experiment, k: int, base_seed: int):
+    """Trial k's seed, task, data streams and initialisation stream."""
+    seed = trial_seed(base_seed, exp.id, k)
+    init_ss, train_ss, check_ss, test_ss = np.random.SeedSequence(seed).spawn(4)
+    rngs = tuple(np.random.default_rng(s) for s in (train_ss, check_ss, test_ss))
+    task = exp.make_task()
+    return seed, task, _Data(exp, task, base_seed, k, rngs, dense=exp.method != "lstm1997"), \
+        np.random.default_rng(init_ss)
+
+
+def trial_start(exp: Experiment, k: int, base_seed: int = 0):
+    """What trial k of row ``exp`` starts from, as ``run_trial`` draws it: ``(model, train)``.
+
+    ``model`` is the initial network; ``train(n)`` returns the next n training sequences (a ``Batch``; for
+    2c at p > 60 the inputs are indices in ``meta["symbols"]``, see ``_sample_long_lag_c``). Training them
+    in order with the row's learner replays the trial's training exactly, for looking inside a trial
+    (examples/exp2c_collapse.py). Draw them in chunks of ``CHUNK``, as the trial does.
+    """
+    _, task, data, init_rng = _start(exp, k, base_seed)
+    return exp.net.build(task.input_size, task.output_size, init_rng), data.train
+
+
 def run_trial(exp: Experiment, k: int, base_seed: int = 0, keep_model: bool = False) -> dict:
     """Trial ``k`` of row ``exp``; returns the JSON-able record (plus ``"model"`` with ``keep_model``)."""
     import numba
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
-    seed = trial_seed(base_seed, exp.id, k)
-    init_ss, train_ss, check_ss, test_ss = np.random.SeedSequence(seed).spawn(4)
-    init_rng = np.random.default_rng(init_ss)
-    rngs = tuple(np.random.default_rng(s) for s in (train_ss, check_ss, test_ss))
-    task = exp.make_task()
-    data = _Data(exp, task, base_seed, k, rngs, dense=exp.method != "lstm1997")
+    seed, task, data, init_rng = _start(exp, k, base_seed)
     details: dict = {}
     curve = _Curve()
     # One core per trial (trials run side by side): BLAS, and the threads lstmkit's fast kernels would
@@ -427,4 +444,4 @@ def _trial_body(exp, k, seed, task, data, init_rng, details, curve, keep_model) 
     return record
 
 
-__all__ = ["CHUNK", "run_trial", "trial_seed"]
+__all__ = ["CHUNK", "run_trial", "trial_seed", "trial_start"]

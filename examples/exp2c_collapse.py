@@ -1,0 +1,80 @@
+"""Inside a 2c trial: replay one trial of the full run exactly and watch the cell states.
+
+    python examples/exp2c_collapse.py                       # 2c-2 (q = p = 100) trial 3, 100,000 sequences
+    python examples/exp2c_collapse.py --row 2c-2 --trial 0 --sequences 40000
+
+Task 2c (Section 5.2, Table 3): (b, x|y, q + k distractors, e, x|y); the net must say x or y at the
+end. The net of Table 10: 2 memory cells of size 1 with input and output gates, no bias weights,
+h in [-1, 1], g in [-2, 2], weights in [-0.2, 0.2], learning rate 0.01, the paper's online rule.
+
+``lstmkit.experiments.trial.trial_start`` gives the trial's initial network and its training stream,
+so this trains exactly the sequences ``lstmkit reproduce`` trained, with the same weights. Every
+``--every`` sequences it prints the fraction of training sequences whose last step was right (both
+outputs within 0.2 of the target, the paper's criterion) and the mean and spread of each cell's state
+s at the last step over those sequences. h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11
+and 8e-8 at |s| = 17: a cell whose state ends there passes no error to its input weights.
+
+Two things happen in the full run (REPRODUCTION.md, "2c"), both visible here:
+
+* trial 0 of 2c-2 (and every trial at q >= 200): from the first sequence both cells end at |s| = 11
+  with a spread of about 1, the same for x and y; no weight moves and the fraction right stays 0;
+* trial 3 of 2c-2: the cells learn to hold x and y apart (spread 20-50, 95 % right at 70,000
+  sequences), then both drift to s = -17 for x and y alike by 80,000 and stay there: 0 % right to
+  the end of the budget.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from lstmkit.experiments import EXPERIMENTS
+from lstmkit.experiments.trial import CHUNK, trial_start
+from lstmkit.learn.rtrl1997 import RTRL1997
+
+
+def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
+    """Yield (sequences trained, fraction right, mean s_T per cell, sd of s_T per cell) every ``every``."""
+    exp = EXPERIMENTS[row]
+    if exp.method != "lstm1997" or exp.task != "long_lag_c":
+        raise ValueError(f"--row: expected a 2c row trained with the paper's rule, got {row!r}")
+    model, train = trial_start(exp, k, seed)
+    learner = RTRL1997(model, lr=exp.lr, update=exp.update)
+    right, states = [], []
+    n = 0
+    while n < sequences:
+        b = train(CHUNK)                                    # the trial draws its data in chunks of CHUNK
+        idx = b.meta.get("symbols")
+        for i in range(min(CHUNK, sequences - n)):
+            L = int(b.lengths[i])
+            res = learner.train_sequence(None if idx is not None else b.x[:L, i], b.y[:L, i],
+                                         b.target_mask[:L, i],
+                                         input_indices=None if idx is None else idx[:L, i])
+            right.append(bool(np.all(np.abs(res.outputs[-1] - b.y[L - 1, i]) < 0.2)))
+            states.append(learner.s.copy())                 # s(T), (cells,)
+            n += 1
+            if n % every == 0:
+                s = np.array(states)
+                yield n, float(np.mean(right)), s.mean(axis=0), s.std(axis=0)
+                right, states = [], []
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--row", default="2c-2")
+    ap.add_argument("--trial", type=int, default=3)
+    ap.add_argument("--sequences", type=int, default=100_000)
+    ap.add_argument("--every", type=int, default=5_000)
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    print(f"{args.row} trial {args.trial}: sequences | right | mean s(T) per cell | sd s(T) per cell")
+    for n, frac, mean, sd in replay(args.row, args.trial, args.sequences, args.every):
+        print(f"{n:9,d} | {frac:5.2f} | {np.array2string(mean, precision=1)} | {np.array2string(sd, precision=1)}",
+              flush=True)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
