@@ -10,14 +10,17 @@ h in [-1, 1], g in [-2, 2], weights in [-0.2, 0.2], learning rate 0.01, the pape
 ``lstmkit.experiments.trial.trial_start`` gives the trial's initial network and its training stream,
 so this trains exactly the sequences ``lstmkit reproduce`` trained, with the same weights. Every
 ``--every`` sequences it prints the fraction of training sequences whose last step was right (both
-outputs within 0.2 of the target, the paper's criterion) and the mean and spread of each cell's state
-s at the last step over those sequences. h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11
+outputs within 0.2 of the target, the paper's criterion), the mean and spread of each cell's state
+s at the last step over those sequences, and how far the weights have moved since the start: the largest
+change of a weight into a cell or an input gate (their error passes through h'(s)), and of any other. h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11
 and 8e-8 at |s| = 17: a cell whose state ends there passes no error to its input weights.
 
 Two things happen in the full run (REPRODUCTION.md, "2c"), both visible here:
 
-* trial 0 of 2c-2 (and every trial at q >= 200): from the first sequence both cells end at |s| = 11
-  with a spread of about 1, the same for x and y; no weight moves and the fraction right stays 0;
+* trial 0 of 2c-2 (and 19 of 20 trials at q = 200, all at larger q, by their learning curves): from
+  the first sequences on both cells end at |s| = 11 with a spread of about 1, the same for x and y.
+  In 155,000 sequences no weight into a cell or input gate moves by more than 0.001, while the output
+  gates and output units wander by 0.03-0.1; the fraction right stays 0;
 * trial 3 of 2c-2: the cells learn to hold x and y apart (spread 20-50, 95 % right at 70,000
   sequences), then both drift to s = -17 for x and y alike by 80,000 and stay there: 0 % right to
   the end of the budget.
@@ -35,12 +38,23 @@ from lstmkit.learn.rtrl1997 import RTRL1997
 
 
 def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
-    """Yield (sequences trained, fraction right, mean s_T per cell, sd of s_T per cell) every ``every``."""
+    """Every ``every`` sequences yield (sequences trained, fraction right, mean s_T per cell, sd of s_T per
+    cell, the largest change since the start of a weight into a cell or an input gate, and of any other).
+
+    Error reaches the cells and input gates only through h'(s) (eqs. 23, 26, 28); the output gates and
+    output units get theirs directly (eqs. 19, 21)."""
     exp = EXPERIMENTS[row]
     if exp.method != "lstm1997" or exp.task != "long_lag_c":
         raise ValueError(f"--row: expected a 2c row trained with the paper's rule, got {row!r}")
     model, train = trial_start(exp, k, seed)
     learner = RTRL1997(model, lr=exp.lr, update=exp.update)
+    w0 = model.flat.copy()
+    units = model.rnn.cells[0].unit_slices()
+    model.flat[:] = 0.0                        # mark the weights into cells and input gates through the
+    for name in ("rnn.l0.W", "rnn.l0.R"):      # params, which are views of flat: (units, sources) each
+        model.params[name][units["cells"]] = model.params[name][units["in"]] = 1.0
+    behind_h = model.flat == 1.0
+    model.flat[:] = w0
     right, states = [], []
     n = 0
     while n < sequences:
@@ -56,7 +70,9 @@ def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
             n += 1
             if n % every == 0:
                 s = np.array(states)
-                yield n, float(np.mean(right)), s.mean(axis=0), s.std(axis=0)
+                dw = np.abs(model.flat - w0)
+                yield (n, float(np.mean(right)), s.mean(axis=0), s.std(axis=0), float(dw[behind_h].max()),
+                       float(dw[~behind_h].max()))
                 right, states = [], []
 
 
@@ -68,10 +84,11 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=5_000)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    print(f"{args.row} trial {args.trial}: sequences | right | mean s(T) per cell | sd s(T) per cell")
-    for n, frac, mean, sd in replay(args.row, args.trial, args.sequences, args.every):
-        print(f"{n:9,d} | {frac:5.2f} | {np.array2string(mean, precision=1)} | {np.array2string(sd, precision=1)}",
-              flush=True)
+    print(f"{args.row} trial {args.trial}: sequences | right | mean s(T) per cell | sd s(T) per cell | "
+          f"max |w - w0| into cells and input gates | of the other weights")
+    for n, frac, mean, sd, dw_layer, dw_out in replay(args.row, args.trial, args.sequences, args.every):
+        print(f"{n:9,d} | {frac:5.2f} | {np.array2string(mean, precision=1)} | {np.array2string(sd, precision=1)} | "
+              f"{dw_layer:.2g} | {dw_out:.2g}", flush=True)
     print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 

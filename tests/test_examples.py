@@ -58,6 +58,7 @@ def test_trial_start_replays_a_trial_exactly():
 
 def test_exp2c_collapse_shows_both_cells_drifted_from_the_start():
     # 2c-2 trial 0 of the full run never learned: both cells end every sequence near |s| = 11, x or y alike.
-    (n, right, mean, sd), = load("exp2c_collapse").replay("2c-2", 0, 1000, 1000)
+    (n, right, mean, sd, dw_layer, dw_out), = load("exp2c_collapse").replay("2c-2", 0, 1000, 1000)
     assert n == 1000 and right == 0.0
+    assert dw_layer < 1e-4 and dw_out > 1e-3  # outputs and output gates learn; little error reaches the cells
     assert (abs(mean) > 8).all() and (sd < 2).all(), (mean, sd)
