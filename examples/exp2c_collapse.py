@@ -11,14 +11,16 @@ h in [-1, 1], g in [-2, 2], weights in [-0.2, 0.2], learning rate 0.01, the pape
 so this trains exactly the sequences ``lstmkit reproduce`` trained, with the same weights. Every
 ``--every`` sequences it prints the fraction of training sequences whose last step was right (both
 outputs within 0.2 of the target, the paper's criterion), the mean and spread of each cell's state
-s at the last step over those sequences, and how far the weights have moved since the start: the largest
-change of a weight into a cell or an input gate (their error passes through h'(s)), and of any other. h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11
-and 8e-8 at |s| = 17: a cell whose state ends there passes no error to its input weights.
+s at the last step over those sequences, and how far the weights have moved since the start: the
+largest change of a weight into a cell or an input gate (their error passes through h'(s)), and of any
+other. h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11 and 8e-8 at |s| = 17: a cell whose
+state ends there passes almost no error to its input weights.
 
 Two things happen in the full run (REPRODUCTION.md, "2c"), both visible here:
 
-* trial 0 of 2c-2 (and 19 of 20 trials at q = 200, all at larger q, by their learning curves): from
-  the first sequences on both cells end at |s| = 11 with a spread of about 1, the same for x and y.
+* trial 0 of 2c-2, one of the trials that never learned (11 of 20 at q = 100, 19 of 20 at q = 200, all
+  at larger q): from the first sequences on both cells end at |s| = 11 with a spread of about 1, the
+  same for x and y.
   In 155,000 sequences no weight into a cell or input gate moves by more than 0.001, while the output
   gates and output units wander by 0.03-0.1; the fraction right stays 0;
 * trial 3 of 2c-2: the cells learn to hold x and y apart (spread 20-50, 95 % right at 70,000
