@@ -231,8 +231,9 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
         # tripled their system time. Keep Dask's one-thread BLAS settings, drop the malloc one.
         environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
         with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            # The dashboard on a free port: a second run beside this one must not fight over 8787.
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         try:
@@ -240,6 +241,8 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
         except (OSError, TimeoutError) as e:
             raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({e}); expected the address of a "
                              f"running Dask scheduler, e.g. tcp://10.0.0.5:8786") from None
+    if client.dashboard_link:
+        log(f"lstmkit: {len(pending)} trials on Dask; its dashboard: {client.dashboard_link}")
     try:
         futures = {}
         for i, job in enumerate(pending):
