@@ -39,15 +39,21 @@ from lstmkit.experiments.trial import CHUNK, trial_start
 from lstmkit.learn.rtrl1997 import RTRL1997
 
 
+def two_c_row(row: str):
+    exp = EXPERIMENTS.get(row)
+    if exp is None or exp.method != "lstm1997" or exp.task != "long_lag_c":
+        raise ValueError(f"--row: expected a 2c row trained with the paper's rule (2c-1 ... 2c-9, 2c-2-igb), "
+                         f"got {row!r}")
+    return exp
+
+
 def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
     """Every ``every`` sequences yield (sequences trained, fraction right, mean s_T per cell, sd of s_T per
     cell, the largest change since the start of a weight into a cell or an input gate, and of any other).
 
     Error reaches the cells and input gates only through h'(s) (eqs. 23, 26, 28); the output gates and
     output units get theirs directly (eqs. 19, 21)."""
-    exp = EXPERIMENTS[row]
-    if exp.method != "lstm1997" or exp.task != "long_lag_c":
-        raise ValueError(f"--row: expected a 2c row trained with the paper's rule, got {row!r}")
+    exp = two_c_row(row)
     model, train = trial_start(exp, k, seed)
     learner = RTRL1997(model, lr=exp.lr, update=exp.update)
     w0 = model.flat.copy()
@@ -85,6 +91,12 @@ def main(argv=None) -> int:
     ap.add_argument("--sequences", type=int, default=100_000)
     ap.add_argument("--every", type=int, default=5_000)
     args = ap.parse_args(argv)
+    if args.sequences % args.every:
+        ap.error(f"--sequences ({args.sequences}) must be a multiple of --every ({args.every})")
+    try:
+        two_c_row(args.row)
+    except ValueError as e:
+        ap.error(str(e))
     t0 = time.perf_counter()
     print(f"{args.row} trial {args.trial}: sequences | right | mean s(T) per cell | sd s(T) per cell | "
           f"max |w - w0| into cells and input gates | of the other weights")

@@ -147,6 +147,7 @@ def test_errors_are_clear():
     ([(0, 1)] * 12, "one number or string per sequence"),
     ([0.0, float("nan")] * 6, "NaN"),
     (np.array([0.0, np.nan] * 6), "NaN"),
+    (np.array([1j, 2j] * 6), "complex"),
 ])
 def test_labels_of_mixed_or_unusable_kinds_are_refused(labels, words):
     xs, _ = sequences(12)
@@ -156,9 +157,11 @@ def test_labels_of_mixed_or_unusable_kinds_are_refused(labels, words):
 
 def test_labels_given_as_a_list_of_strings_or_objects_come_back_as_given():
     xs, ys = sequences(30)
-    for labels in (list(ys), np.array(list(ys), dtype=object)):
+    for labels in (list(ys), np.array(list(ys), dtype=object), np.array([v.encode() for v in ys])):
         clf = LSTMClassifier(**SMALL).fit(xs, labels)
         assert set(clf.predict(xs).tolist()) <= set(ys) and clf.classes_.dtype.kind == "U"
+    big = np.array([2**53 + (v == "a") for v in ys], dtype=object)   # ints a float would merge
+    assert LSTMClassifier(**SMALL).fit(xs, big).classes_.tolist() == sorted(set(big.tolist()))
 
 
 def test_exported_from_package():

@@ -69,9 +69,10 @@ def test_an_existing_dask_cluster_gives_the_same_results(tmp_path):
     a, b = tmp_path / "local", tmp_path / "cluster"
     assert reproduce(ROW, "--quick", "--trials", "2", "--seed", "3", "--workers", "1", "--out", str(a)) == 0
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
+                      dashboard_address="127.0.0.1:0") as cluster:
         assert reproduce(ROW, "--quick", "--trials", "2", "--seed", "3", "--scheduler",
                          cluster.scheduler_address, "--out", str(b)) == 0
+        assert "trial" in cluster.scheduler.task_prefixes          # the trials were that cluster's tasks
     assert results(a) == results(b)
     assert len(list((b / "trials" / ROW).glob("trial-*.json"))) == 2
 

@@ -2,7 +2,7 @@
 
 ``LSTMRegressor``   sequences -> numbers (one vector per sequence, read at its last step)
 ``LSTMForecaster``  a series (plus optional exogenous columns) -> its next ``horizon`` values
-``LSTMClassifier``  sequences -> class labels (numbers or strings; ``predict_proba`` too)
+``LSTMClassifier``  sequences -> class labels (numbers, strings or booleans; ``predict_proba`` too)
 
 The conventions of scikit-learn, without depending on it: the constructor only stores its
 arguments; ``get_params``/``set_params`` see exactly those (so ``sklearn.base.clone`` and grid
@@ -310,11 +310,13 @@ class LSTMForecaster(_LSTMEstimator):
 
 
 def _label_kind(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "booleans"
     if isinstance(v, str):
         return "strings"
-    if isinstance(v, (Number, np.number)) and not isinstance(v, (bool, np.bool_)):
+    if isinstance(v, (Number, np.number)) and not isinstance(v, complex):
         return "numbers" if v == v else "NaN"
-    return "booleans" if isinstance(v, (bool, np.bool_)) else type(v).__name__
+    return type(v).__name__
 
 
 def _labels(y, n: int) -> np.ndarray:
@@ -326,14 +328,20 @@ def _labels(y, n: int) -> np.ndarray:
     arr = np.asarray(y)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"y: expected {n} labels (one number or string per sequence), got shape {arr.shape}")
+    if arr.dtype.kind == "S":
+        arr = arr.astype(str)                     # bytes labels: decoded, as the .npz loader does
     if not isinstance(y, np.ndarray) or arr.dtype == object:
-        kinds = {_label_kind(v) for v in (y if not isinstance(y, np.ndarray) else arr.tolist())}
+        kinds = {_label_kind(v) for v in (arr.tolist() if isinstance(y, np.ndarray) else y)}
+        if "NaN" in kinds:
+            raise ValueError("y: a label is NaN; every sequence needs a class label")
         if len(kinds) > 1 or not kinds <= {"numbers", "strings", "booleans"}:
-            raise ValueError(f"y: expected class labels of one kind (all numbers or all strings), got "
-                             f"{', '.join(sorted(kinds))}; convert them first, e.g. y = [str(v) for v in y]")
+            raise ValueError(f"y: expected class labels of one kind (all numbers, all strings or all booleans), "
+                             f"got {', '.join(sorted(kinds))}; convert them to one kind first")
         if arr.dtype == object:
-            arr = arr.astype(str if kinds == {"strings"} else bool if kinds == {"booleans"} else float)
-    elif arr.dtype.kind == "f" and np.isnan(arr).any():
+            arr = np.asarray(arr.tolist())        # NumPy picks int, float, str or bool from the values
+    if arr.dtype.kind not in "biufU":
+        raise ValueError(f"y: expected numbers, strings or booleans as class labels, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError("y: a label is NaN; every sequence needs a class label")
     return arr
 

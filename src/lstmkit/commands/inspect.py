@@ -34,7 +34,7 @@ def _sequence(run, task: str, args):
     if task == "forecast":
         from ..data.series import load_series
 
-        s = load_series(args.input, cfg["target"], cfg["features"], cfg["date"], option="--input")
+        s = load_series(args.input, cfg["target"], cfg["features"], cfg["date"], what="--input")
         raw = s.values
         return Scaler.from_dict(state["scaler"]).transform(raw), raw
     if task == "text":
@@ -50,7 +50,7 @@ def _sequence(run, task: str, args):
 
     seqs = load_sequences(args.input, None, cfg["id_col"], cfg["time_col"], cfg["label_col"],
                           cfg["features"] if Path(args.input).suffix.lower() != ".npz" else None, need_label=False,
-                          option="--input")
+                          what="--input")
     if not 0 <= args.index < len(seqs):
         raise UsageError(f"--index: {args.input} has {len(seqs)} sequences (0..{len(seqs) - 1}), got {args.index}")
     raw = seqs.x[args.index]

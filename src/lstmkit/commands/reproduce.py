@@ -69,9 +69,15 @@ def reproduce(args) -> int:
         if not (out / "trials").is_dir():
             raise UsageError(f"--report-only: {out} holds no finished trials (no {out / 'trials'}); give the --out "
                              "of a run")
-        stored_seed, stored_quick = stored_run(out)      # flags not given are the run's own
-        seed = stored_seed if seed is None else seed
-        quick = stored_quick if args.quick is None and stored_quick is not None else quick
+        # Flags not given are the run's own, read from its trials (a row id selects itself either way).
+        seeds, kinds = stored_run(out, select(args.target, quick=False))
+        if seed is None and len(seeds) > 1:
+            raise UsageError(f"--report-only: {out} holds trials of seeds {sorted(seeds)}; give --seed")
+        if args.quick is None and len(kinds) > 1:
+            raise UsageError(f"--report-only: {out} holds trials of quick and full runs; give --quick or not "
+                             "and name the rows")
+        seed = seeds.pop() if seed is None and seeds else seed
+        quick = kinds.pop() if args.quick is None and kinds else quick
     seed = 0 if seed is None else seed
     rows = select(args.target, quick=quick)
     if not rows:

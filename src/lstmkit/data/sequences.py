@@ -55,66 +55,66 @@ def _labels_text(y: np.ndarray, what: str) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()]
 
 
-def load_npz(path, option: str = "--data") -> Sequences:
-    p = check_file(path, option)
+def load_npz(path, what: str = "--data") -> Sequences:
+    p = check_file(path, what)
     try:
         with np.load(p, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except ValueError as e:
         if "allow_pickle" in str(e):
-            raise ValueError(f"{option}: {p} holds object (pickled) arrays, which lstmkit does not load; store "
+            raise ValueError(f"{what}: {p} holds object (pickled) arrays, which lstmkit does not load; store "
                              f"variable-length sequences as x = all steps concatenated plus lengths") from None
-        raise ValueError(f"{option}: {p} is not a readable .npz file ({e})") from None
+        raise ValueError(f"{what}: {p} is not a readable .npz file ({e})") from None
     except Exception as e:  # noqa: BLE001 - a damaged zip raises OSError, BadZipFile, EOFError, NotImplementedError, ...
-        raise ValueError(f"{option}: {p} is not a readable .npz file ({type(e).__name__}: {e})") from None
+        raise ValueError(f"{what}: {p} is not a readable .npz file ({type(e).__name__}: {e})") from None
     if "x" not in arrays:
-        raise ValueError(f"{option}: {p} has no array 'x' (it has: {names(sorted(arrays)) or 'nothing'}); "
+        raise ValueError(f"{what}: {p} has no array 'x' (it has: {names(sorted(arrays)) or 'nothing'}); "
                          f"expected keys x, y and optionally lengths")
     x = arrays["x"]
     if x.dtype.kind not in "fiu":
-        raise ValueError(f"{option}: x in {p} must be numeric, got dtype {x.dtype}")
+        raise ValueError(f"{what}: x in {p} must be numeric, got dtype {x.dtype}")
     x = x.astype(np.float64)
     lengths = arrays.get("lengths")
     if lengths is not None:
         lengths = np.asarray(lengths)
         if lengths.ndim != 1 or lengths.dtype.kind not in "iu" or (lengths.size and lengths.min() < 1):
-            raise ValueError(f"{option}: lengths in {p} must be a 1-D array of integers >= 1, got "
+            raise ValueError(f"{what}: lengths in {p} must be a 1-D array of integers >= 1, got "
                              f"{lengths.dtype} shape {lengths.shape}")
     if x.ndim == 3:
         N, T, _ = x.shape
         if lengths is None:
             lengths = np.full(N, T)
         if lengths.shape != (N,) or lengths.max(initial=0) > T:
-            raise ValueError(f"{option}: lengths in {p} must be {N} values in 1..{T} for x of shape {x.shape}")
+            raise ValueError(f"{what}: lengths in {p} must be {N} values in 1..{T} for x of shape {x.shape}")
         xs = [x[i, : lengths[i]] for i in range(N)]
     elif x.ndim == 2 and lengths is not None:
         if int(lengths.sum()) != x.shape[0]:
-            raise ValueError(f"{option}: x in {p} has {x.shape[0]} rows but lengths add up to {int(lengths.sum())}; "
+            raise ValueError(f"{what}: x in {p} has {x.shape[0]} rows but lengths add up to {int(lengths.sum())}; "
                              f"concatenated x needs one row per step of every sequence")
         cut = np.cumsum(lengths)[:-1]
         xs = np.split(x, cut)
     elif x.ndim == 2:
         xs = [row[:, None] for row in x]
     else:
-        raise ValueError(f"{option}: x in {p} must be (N, T, F), (N, T) or (steps, F) with lengths; got shape {x.shape}")
+        raise ValueError(f"{what}: x in {p} must be (N, T, F), (N, T) or (steps, F) with lengths; got shape {x.shape}")
     if not xs:
-        raise ValueError(f"{option}: {p} holds no sequences")
+        raise ValueError(f"{what}: {p} holds no sequences")
     for i, s in enumerate(xs):
         if not np.isfinite(s).all():
             t, f = (int(v) for v in np.argwhere(~np.isfinite(s))[0])
-            raise ValueError(f"{option}: sequence {i} in {p} has a NaN/Inf gap at step {t}, feature {f}; "
+            raise ValueError(f"{what}: sequence {i} in {p} has a NaN/Inf gap at step {t}, feature {f}; "
                              f"fill or drop it first")
-    labels = _labels_text(arrays["y"], f"{option} y in {p}") if "y" in arrays else None
+    labels = _labels_text(arrays["y"], f"{what} y in {p}") if "y" in arrays else None
     if labels is not None and len(labels) != len(xs):
-        raise ValueError(f"{option}: {p} has {len(xs)} sequences but {len(labels)} labels in y; they must match")
+        raise ValueError(f"{what}: {p} has {len(xs)} sequences but {len(labels)} labels in y; they must match")
     F = xs[0].shape[1]
     return Sequences([np.ascontiguousarray(s) for s in xs], labels, [f"x{j}" for j in range(F)],
                      [str(i) for i in range(len(xs))])
 
 
-def load_csv(path, id_col="id", time_col="time", label_col="label", features=None, option: str = "--data",
-             need_label: bool = True) -> Sequences:
-    table = read_csv(path, option)
+def load_csv(path, id_col="id", time_col="time", label_col="label", features=None, need_label: bool = True,
+             what: str = "--data") -> Sequences:
+    table = read_csv(path, what)
     ids = table.strings(id_col, "--id-col")
     has_time = time_col in table.header
     if time_col != "time" and not has_time:
@@ -126,7 +126,7 @@ def load_csv(path, id_col="id", time_col="time", label_col="label", features=Non
     if features is None:
         features = [h for h in table.header if h not in skip]
         if not features:
-            raise ValueError(f"{option}: {table.path} has no feature columns besides {names(sorted(skip))}")
+            raise ValueError(f"{what}: {table.path} has no feature columns besides {names(sorted(skip))}")
     else:
         bad = [f for f in features if f in skip]
         if bad:
@@ -153,7 +153,7 @@ def load_csv(path, id_col="id", time_col="time", label_col="label", features=Non
             try:
                 rows = sorted(rows, key=lambda i: times[i])
             except TypeError:
-                raise ValueError(f"{option}: sequence {sid!r} mixes numeric and date times in {time_col!r}") from None
+                raise ValueError(f"{what}: sequence {sid!r} mixes numeric and date times in {time_col!r}") from None
             for a, b in zip(rows, rows[1:]):
                 if times[a] == times[b]:
                     raise ValueError(f"{table.path}: sequence {sid!r} has time {table.strings(time_col)[a]!r} twice "
@@ -195,27 +195,28 @@ def apply_labels_file(seqs: Sequences, path, id_col="id", label_col="label") -> 
 
 
 def load_sequences(path, labels=None, id_col="id", time_col="time", label_col="label", features=None,
-                   need_label: bool = True, option: str = "--data") -> Sequences:
+                   need_label: bool = True, what: str = "--data") -> Sequences:
     """Load .npz or long-format CSV (module docstring), then a labels file if given.
 
-    ``option`` names the file in error messages (the CLI option it came from)."""
+    ``what`` names the file in error messages (the CLI option it came from)."""
     p = Path(path)
     if p.suffix.lower() == ".npz":
         if features is not None:
             raise ValueError("--features: applies to CSV data; .npz data uses every feature of x")
-        seqs = load_npz(p, option)
+        seqs = load_npz(p, what)
     else:
-        seqs = load_csv(p, id_col, time_col, label_col, features, option, need_label=need_label and labels is None)
+        seqs = load_csv(p, id_col, time_col, label_col, features, need_label=need_label and labels is None,
+                        what=what)
     if labels is not None:
         if seqs.labels is not None:
             raise ValueError(f"--labels: {p} already holds labels; drop --labels or the labels in the data")
         seqs = apply_labels_file(seqs, labels, id_col if p.suffix.lower() != ".npz" else "id", label_col)
     if need_label and seqs.labels is None:
         where = "no array 'y'" if p.suffix.lower() == ".npz" else f"no column {label_col!r}"
-        raise ValueError(f"{option}: {p} has {where}; give labels in the data or with --labels FILE")
+        raise ValueError(f"{what}: {p} has {where}; give labels in the data or with --labels FILE")
     F = {s.shape[1] for s in seqs.x}
     if len(F) != 1:
-        raise ValueError(f"{option}: sequences in {p} have different numbers of features {sorted(F)}")
+        raise ValueError(f"{what}: sequences in {p} have different numbers of features {sorted(F)}")
     return seqs
 
 

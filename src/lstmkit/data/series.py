@@ -74,15 +74,15 @@ def _period_from_spacing(days: float) -> tuple[int | None, str]:
     return None, ""
 
 
-def load_series(path, target: str, features=(), date: str | None = None, option: str = "--data") -> Series:
+def load_series(path, target: str, features=(), date: str | None = None, what: str = "--data") -> Series:
     """Read ``path`` (CSV with header): the target column, feature columns, an optional date column.
 
-    ``option`` names the file in error messages (the CLI option it came from).
+    ``what`` names the file in error messages (the CLI option it came from).
 
     Without ``date``, a column named like a date (date, time, timestamp, ds, ...) that is not numeric
     is taken as the date column. Rows are put in date order; duplicate or unreadable dates are errors.
     """
-    table = read_csv(path, option)
+    table = read_csv(path, what)
     features = list(features or [])
     if target in features:
         raise ValueError(f"--features: the target column {target!r} is always an input; leave it out of --features")

@@ -24,6 +24,7 @@ need no shared file system (``--save-models`` pickles the network back).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -99,30 +100,26 @@ def collect(rows: Sequence[Experiment], out, *, trials: int | None = None, quick
     return done
 
 
-def stored_run(out) -> tuple[int | None, bool | None]:
-    """The ``--seed`` and ``--quick`` a run directory was made with, read from its trial records.
+def stored_run(out, rows: Sequence[Experiment]) -> tuple[set, set]:
+    """The ``--seed`` values and ``--quick`` settings the trials of ``rows`` in ``out`` were run with.
 
-    Either is None when the records do not tell: no records, several seeds, or only rows whose quick and
-    full configs coincide. ``--report-only`` uses this so that a run's flags need not be repeated.
+    A row whose quick and full configs coincide tells nothing about ``--quick``. ``--report-only`` uses
+    this so that a run's flags need not be repeated.
     """
-    from .configs import EXPERIMENTS
-
-    seeds, kinds, prints = set(), set(), {}
-    for path in sorted((Path(out) / "trials").glob("*/trial-*.json")):
-        exp = EXPERIMENTS.get(path.parent.name)
-        try:
-            key = json.loads(path.read_text()).get("run") or {}
-        except (OSError, ValueError):
-            continue
-        if exp is None or "seed" not in key:
-            continue
-        seeds.add(key["seed"])
-        if exp.id not in prints:
-            prints[exp.id] = (exp.effective(True).fingerprint(), exp.fingerprint())
-        quick_print, full_print = prints[exp.id]
-        if quick_print != full_print and key.get("config") in (quick_print, full_print):
-            kinds.add(key["config"] == quick_print)
-    return (next(iter(seeds)) if len(seeds) == 1 else None), (next(iter(kinds)) if len(kinds) == 1 else None)
+    seeds, kinds = set(), set()
+    for exp in rows:
+        quick_print, full_print = exp.effective(True).fingerprint(), exp.fingerprint()
+        for path in sorted((Path(out) / "trials" / exp.id).glob("trial-*.json")):
+            try:
+                key = json.loads(path.read_text()).get("run")
+            except (OSError, ValueError, AttributeError):
+                continue                  # not a record of this runner: load_trial redoes or refuses it
+            if not isinstance(key, dict) or not isinstance(key.get("seed"), int):
+                continue
+            seeds.add(key["seed"])
+            if quick_print != full_print and key.get("config") in (quick_print, full_print):
+                kinds.add(key["config"] == quick_print)
+    return seeds, kinds
 
 
 def default_workers() -> int:
@@ -241,9 +238,9 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
         except (OSError, TimeoutError) as e:
             raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({e}); expected the address of a "
                              f"running Dask scheduler, e.g. tcp://10.0.0.5:8786") from None
-    if client.dashboard_link:
-        log(f"lstmkit: {len(pending)} trials on Dask; its dashboard: {client.dashboard_link}")
     try:
+        if importlib.util.find_spec("bokeh") is not None:     # Dask's dashboard needs bokeh
+            log(f"lstmkit: {len(pending)} trials on Dask; its dashboard: {client.dashboard_link}")
         futures = {}
         for i, job in enumerate(pending):
             # Earlier jobs first (Dask runs higher priority first); pure=False: never dedupe trials.
