@@ -251,8 +251,11 @@ class Task(ABC):
     def abs_error(self, batch: Batch, outputs: np.ndarray) -> np.ndarray:
         """(N,) largest |reference - output| over the success-mask steps and all output units."""
         outputs = self._check_outputs(batch, outputs)
-        diff = np.abs(self.reference_outputs(batch) - outputs).max(axis=2)      # (T, N)
-        return np.where(self.success_mask(batch), diff, 0.0).max(axis=0)
+        t, n = np.nonzero(self.success_mask(batch))          # only these steps: often one per sequence
+        diff = np.abs(self.reference_outputs(batch)[t, n] - outputs[t, n]).max(axis=1)   # (steps,)
+        err = np.zeros(outputs.shape[1])
+        np.maximum.at(err, n, diff)                          # NaN propagates, as in a max
+        return err
 
     def correct(self, batch: Batch, outputs: np.ndarray) -> np.ndarray:
         """(N,) bool: the paper's ABS(beta) criterion with beta = ``tolerance``."""
