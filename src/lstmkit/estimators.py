@@ -315,7 +315,7 @@ def _label_kind(v) -> str:
     if isinstance(v, str):
         return "strings"
     if isinstance(v, (Number, np.number)) and not isinstance(v, complex):
-        return "numbers" if v == v else "NaN"
+        return "numbers"                      # NaN too: refused below, once the labels are an array
     return type(v).__name__
 
 
@@ -332,8 +332,6 @@ def _labels(y, n: int) -> np.ndarray:
         arr = arr.astype(str)                     # bytes labels: decoded, as the .npz loader does
     if not isinstance(y, np.ndarray) or arr.dtype == object:
         kinds = {_label_kind(v) for v in (arr.tolist() if isinstance(y, np.ndarray) else y)}
-        if "NaN" in kinds:
-            raise ValueError("y: a label is NaN; every sequence needs a class label")
         if len(kinds) > 1 or not kinds <= {"numbers", "strings", "booleans"}:
             raise ValueError(f"y: expected class labels of one kind (all numbers, all strings or all booleans), "
                              f"got {', '.join(sorted(kinds))}; convert them to one kind first")

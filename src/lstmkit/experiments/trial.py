@@ -37,7 +37,7 @@ from .stopping import CONTINUE, STOP, TEST
 CHUNK = 100            # training sequences drawn and judged at a time; divides every test interval
 TEST_PIECE = 500       # test sequences drawn and evaluated at a time (bounds memory: 2b's inputs are dense)
 SPARSE_PIECE = 100     # the same for index-only inputs (evaluated one sequence at a time)
-SPARSE_INPUTS = 64     # 2c with more input units than this is sampled without dense inputs
+SPARSE_INPUTS = 64     # 2c test batches with more input units than this are drawn without dense inputs
 CURVE_POINTS = 400     # learning curves are thinned to at most this many points
 GROW_CAP = 1           # sequential construction adds at most this many blocks (2a/2b: one cell)
 
@@ -83,13 +83,12 @@ class _Data:
     def __init__(self, exp: Experiment, task, base_seed: int, k: int, rngs, dense: bool):
         self.exp, self.task = exp, task
         self.train_rng, self.check_rng, self.test_rng = rngs
-        # Index-only inputs where dense one-hot inputs would be large (2c with p > 60); elsewhere the
-        # batches are dense, so frozen-weight tests run as one batched forward.
-        self.sparse = task.name == "long_lag_c" and not dense and task.input_size > SPARSE_INPUTS
-        # The rtrl1997 kernel trains on the symbols' indices, so 2c's training batches need no dense
-        # one-hot inputs at any p (the same draws): at p = 50 and q = 1000 a chunk of them is 47 MB,
-        # and building it cost more than the training.
+        # 2c under the paper's rule: the rtrl1997 kernel trains on the symbols' indices, so training
+        # batches never need dense one-hot inputs (at p = 50, q = 1000 a chunk of them is 47 MB and cost
+        # more than the training). Test batches are index-only only where dense ones would be large
+        # (p > 60); below that they run as one batched forward.
         self.sparse_train = task.name == "long_lag_c" and not dense
+        self.sparse = self.sparse_train and task.input_size > SPARSE_INPUTS
         self.split = None
         if task.name == "embedded_reber":   # t1: a fixed training set of 256 strings and 256 test strings
             self.split = task.make_split(_split_rng(base_seed, k))
