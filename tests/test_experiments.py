@@ -246,3 +246,14 @@ def test_baseline_and_modern_rows_run():
     assert r["sequences"] == 20 and r["test_size"] == 100
     r = run_trial(dataclasses.replace(EXPERIMENTS["3a-guess"], max_sequences=10_000), 1, 0)
     assert r["solved"] and 1 <= r["sequences"] <= 10_000 and r["test_size"] == 2560
+
+
+def test_2c_without_recurrent_connections_learns_at_about_the_papers_count():
+    # The 2c finding (REPRODUCTION.md): without the hidden layer's recurrent connections q = p = 100 is
+    # learned at about the paper's 31,000 sequences; the fully connected paper row learns nothing by then.
+    e = EXPERIMENTS["2c-2-norec"].effective(quick=True)
+    r = run_trial(e, 0, 0)
+    assert r["solved"] and r["sequences"] <= 2 * e.paper.sequences
+    assert r["test_size"] == 10_000 and r["test_wrong"] <= 10
+    paper_row = dataclasses.replace(EXPERIMENTS["2c-2"].effective(quick=True), max_sequences=2 * e.paper.sequences)
+    assert not run_trial(paper_row, 0, 0)["solved"]
