@@ -2,6 +2,7 @@
 
     python examples/exp2c_collapse.py                       # 2c-2 (q = p = 100) trial 3, 100,000 sequences
     python examples/exp2c_collapse.py --row 2c-2 --trial 0 --sequences 40000
+    python examples/exp2c_collapse.py --row 2c-2-norec --trial 3 --sequences 40000   # the contrast
 
 Task 2c (Section 5.2, Table 3): (b, x|y, q + k distractors, e, x|y); the net must say x or y at the
 end. The net of Table 10: 2 memory cells of size 1 with input and output gates, no bias weights,
@@ -26,6 +27,12 @@ Two things happen in the full run (REPRODUCTION.md, "2c"), both visible here:
 * trial 3 of 2c-2: the cells learn to hold x and y apart (spread 20-50, 95 % right at 70,000
   sequences), then both drift to s = -17 for x and y alike by 80,000 and stay there: 0 % right to
   the end of the budget.
+
+The cause (REPRODUCTION.md, "2c"): every cell reads the previous activations of the gates, which sit near
+0.5. They act as bias units: the state drifts, and a weight from a gate activation has an accumulator of
+about T/4, so one error at the end moves s(T) by lr * e_s * (T/4)^2. The rows 2c-k-norec drop the hidden
+layer's recurrent connections and nothing else; replayed the same way, the cells of trial 3 of
+2c-2-norec stay near s = 0 (sd about 1), and every training sequence is right from 35,000 sequences on.
 """
 from __future__ import annotations
 
@@ -60,7 +67,8 @@ def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
     units = model.rnn.cells[0].unit_slices()
     model.flat[:] = 0.0                        # mark the weights into cells and input gates through the
     for name in ("rnn.l0.W", "rnn.l0.R"):      # params, which are views of flat: (units, sources) each
-        model.params[name][units["cells"]] = model.params[name][units["in"]] = 1.0
+        if name in model.params:               # the norec rows have no R
+            model.params[name][units["cells"]] = model.params[name][units["in"]] = 1.0
     behind_h = model.flat == 1.0
     model.flat[:] = w0
     right, states = [], []

@@ -62,3 +62,10 @@ def test_exp2c_collapse_shows_both_cells_drifted_from_the_start():
     assert n == 1000 and right == 0.0
     assert dw_layer < 1e-4 and dw_out > 1e-3  # outputs and output gates learn; little error reaches the cells
     assert (abs(mean) > 8).all() and (sd < 2).all(), (mean, sd)
+
+
+def test_exp2c_collapse_replays_a_norec_row_whose_cells_stay_near_zero():
+    # The contrast: the same trial without recurrent connections keeps s(T) where h' passes error, and learns.
+    (n, right, mean, sd, dw_layer, dw_out), = load("exp2c_collapse").replay("2c-2-norec", 0, 1000, 1000)
+    assert n == 1000 and (abs(mean) < 2).all(), mean
+    assert dw_layer > 1e-3                     # error does reach the cells and input gates
