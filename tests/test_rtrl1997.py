@@ -319,6 +319,8 @@ def test_rejects_what_the_rule_does_not_cover():
     net = Network(LSTM(2, 2, cell="lstm1997"), Readout(2, 1))
     with pytest.raises(ValueError, match="update"):
         R.RTRL1997(net, update="batch")
+    with pytest.raises(ValueError, match="specialise must be None"):
+        R.RTRL1997(net, specialise="yes")
     with pytest.raises(ValueError, match="x: expected"):
         R.RTRL1997(net).gradient(np.zeros((5, 3)), np.zeros((5, 1)))
     with pytest.raises(ValueError, match="input_indices"):
@@ -333,3 +335,46 @@ def test_network_forward_sees_the_flat_weights():
     before = net.forward(x)[0].copy()
     net.rnn.params["l0.W"][...] += 1.0
     assert np.abs(net.forward(x)[0] - before).max() > 1e-6
+
+
+@pytest.mark.parametrize("kind", ["everything", "one-hot 2c"])
+def test_specialised_kernel_gives_the_same_bits_and_takes_over_after_the_threshold(kind, monkeypatch):
+    # Each topology compiles its own kernel (~4 s), so two cover the branches: forget gates, peepholes,
+    # hidden units, biases and the input shortcut; and the paper's 2c net on input indices.
+    if kind == "everything":
+        rnn = LSTM(3, 4, cell="lstm1997", block_size=2, forget_gate=True, peepholes=True, hidden_units=2,
+                   bias_hidden=True, bias_forget=True, init_range=0.5, seed=3)
+        net = Network(rnn, Readout(rnn.output_size + 3, 2, "logistic", seed=4, init_range=0.5), input_shortcut=True)
+    else:
+        net = Network(LSTM(14, 2, cell="lstm1997", bias_cell=False, bias_in=False, bias_out=False, init_range=0.2,
+                           seed=5), Readout(2, 2, "logistic", bias=False, init_range=0.2, seed=6))
+    rng = np.random.default_rng(7)
+    seqs = []
+    for _ in range(12):
+        T = int(rng.integers(5, 30))
+        tm = rng.random(T) < 0.4
+        y = rng.uniform(size=(T, 2))
+        if kind == "everything":
+            x = rng.normal(size=(T, 3)) * (rng.random((T, 3)) < 0.7)
+            seqs.append(dict(x=x, y=y, target_mask=tm))
+        else:
+            seqs.append(dict(x=None, y=y, target_mask=tm, input_indices=rng.integers(-1, 14, size=T)))
+
+    w0 = net.flat.copy()
+
+    def train(specialise):
+        net.flat[...] = w0
+        learner = R.RTRL1997(net, lr=0.3, specialise=specialise)
+        outs = [learner.train_sequence(**s).outputs for s in seqs]
+        return learner, net.flat.copy(), outs
+
+    monkeypatch.setattr(R, "SPECIALISE_AFTER", 40)      # "auto" switches after the first few sequences
+    runs = {sp: train(sp) for sp in (False, None, True)}
+    generic, w_generic, out_generic = runs[False]
+    assert generic._kernel is R._sequence_kernel
+    for sp in (None, True):
+        special, w_special, out_special = runs[sp]
+        assert special._kernel is not R._sequence_kernel, sp
+        assert np.array_equal(w_generic, w_special), sp
+        assert all(np.array_equal(a, b) for a, b in zip(out_generic, out_special)), sp
+    assert not np.array_equal(w_generic, w0)             # training changed the weights: not vacuous

@@ -50,8 +50,8 @@ without forget gates an input that is 0 at step t changes neither a net input no
 so with one-hot inputs (Exp 2c: p + 4 = 1004 input lines) a step touches one input column; pass
 ``input_indices`` (one index per step, -1 for an all-zero input) instead of a dense ``x`` to skip
 even building it. With forget gates the accumulators decay every step, which is dense again.
-Measured (benchmarks/RESULTS.md): about 0.2 µs per step on the Exp. 4 net in float64, plus about
-5 µs per call for Python and Numba dispatch.
+Measured (benchmarks/RESULTS.md): about 0.2 µs per step on the Exp. 4 net in float64 (0.12 µs once the
+kernel is specialised to the topology, below), plus about 5 µs per call for Python and Numba dispatch.
 
 Sequential network construction (Section 4, abuse problem remedy 1; used in Exp 2a): start small
 and add a block (a cell and its gates) when the error stops decreasing. :func:`add_block` grows a
@@ -389,6 +389,40 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
     return loss
 
 
+# ------------------------------------------------------------------------------- specialised kernels
+# The kernel above reads the topology (sizes, flags, offsets) from the arrays ``cfg`` and ``off`` at run
+# time. Compiled once more from its own source with ``cfg`` and ``off`` as global tuples instead (numba
+# freezes globals into the code), every size is known to the compiler: LLVM unrolls the short loops and
+# drops the branches of absent parts. The operations and their order do not change, so neither do the
+# results (tests hold them bit-identical); on the paper's nets a step costs 1.4-2.2x less
+# (benchmarks/RESULTS.md). But each topology compiles anew, for about 4 s and not to the on-disk cache,
+# so a learner switches to its specialised kernel only after SPECIALISE_AFTER steps with the generic
+# one: long runs (the reproduction's trials) gain, short ones never wait for the compiler.
+SPECIALISE_AFTER = 20_000_000                    # steps; about 4 s of the generic kernel on the Exp 4 net
+_SPECIALISED: dict = {}                          # (cfg, off) as tuples -> compiled kernel, per process
+_SIGNATURE = "def _sequence_kernel(w, dest, scale, cfg, off, "
+
+
+def _specialised_kernel(cfg: np.ndarray, off: np.ndarray):
+    """The kernel with ``cfg`` and ``off`` as compile-time constants; same signature as the generic one."""
+    import inspect
+
+    import numba
+
+    if numba.config.DISABLE_JIT:                 # plain Python: nothing to specialise
+        return _sequence_kernel
+    key = (tuple(int(v) for v in cfg), tuple(int(v) for v in off))
+    kernel = _SPECIALISED.get(key)
+    if kernel is None:
+        src = inspect.getsource(_sequence_kernel.py_func)
+        src = src[src.index(_SIGNATURE):]       # without the decorator; the arguments cfg, off become unused
+        src = src.replace(_SIGNATURE, "def _sequence_kernel(w, dest, scale, _cfg, _off, ", 1)
+        scope = {**globals(), "cfg": key[0], "off": key[1]}
+        exec(compile(src, f"<rtrl1997 kernel for cfg={key[0]}>", "exec"), scope)
+        kernel = _SPECIALISED[key] = numba.njit(nogil=True)(scope["_sequence_kernel"])
+    return kernel
+
+
 # ---------------------------------------------------------------------------------------- layout
 class _Layout:
     """Where everything the kernel needs sits in the model's flat weight vector."""
@@ -459,10 +493,15 @@ class RTRL1997:
     """The paper's online learner bound to one model: accumulators, state and options.
 
     ``lr`` is the paper's alpha; ``update`` is "step" (default) or "sequence" (module docstring).
-    The accumulators are allocated once (O(W)) and reused for every sequence.
+    The accumulators are allocated once (O(W)) and reused for every sequence. ``specialise``: None
+    (default) switches to a kernel compiled for this topology after SPECIALISE_AFTER steps, True at
+    once, False never; the results are the same bits either way, only the speed differs.
     """
 
-    def __init__(self, model, lr: float = 0.5, update: str = "step"):
+    def __init__(self, model, lr: float = 0.5, update: str = "step", specialise: bool | None = None):
+        if specialise not in (None, True, False):
+            raise ValueError(f"rtrl1997: specialise must be None (after {SPECIALISE_AFTER:,} steps), True or "
+                             f"False, got {specialise!r}")
         if update not in UPDATES:
             raise ValueError(f"rtrl1997: update must be one of {UPDATES}, got {update!r}")
         if isinstance(lr, bool) or not isinstance(lr, Real) or not np.isfinite(lr) or lr <= 0:
@@ -482,6 +521,8 @@ class RTRL1997:
         self._empty_x = np.zeros((0, lay.I), dtype=dt)
         self._no_idx = np.zeros(0, dtype=np.int64)
         self._scratch = None                                           # evaluate()'s discarded gradient
+        self._kernel = _specialised_kernel(lay.cfg, lay.off) if specialise else _sequence_kernel
+        self._steps = 0 if specialise is None else None                # counts to SPECIALISE_AFTER
 
     # ------------------------------------------------------------------ inputs
     def _inputs(self, x, y, target_mask, input_indices):
@@ -527,9 +568,12 @@ class RTRL1997:
         xx, idx, yy, tm = self._inputs(x, y, target_mask, input_indices)
         lay = self._lay
         out = np.empty((int(np.count_nonzero(tm)), lay.K), dtype=self.model.dtype)
-        loss = _sequence_kernel(self.model.flat, dest, scale, lay.cfg, lay.off, lay.bias_at, xx, idx, yy, tm,
-                                bool(reset), self.r, self.s, self.A_c, self.A_in, self.A_f, self.A_pin,
-                                self.A_pf, out)
+        loss = self._kernel(self.model.flat, dest, scale, lay.cfg, lay.off, lay.bias_at, xx, idx, yy, tm,
+                            bool(reset), self.r, self.s, self.A_c, self.A_in, self.A_f, self.A_pin, self.A_pf, out)
+        if self._steps is not None:
+            self._steps += tm.shape[0]
+            if self._steps >= SPECIALISE_AFTER:
+                self._kernel, self._steps = _specialised_kernel(lay.cfg, lay.off), None
         return SequenceResult(float(loss), out)
 
     # ------------------------------------------------------------------ public
