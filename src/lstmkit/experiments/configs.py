@@ -330,20 +330,19 @@ _add(Experiment(
     notes="not a row of the paper: 2c-2 plus bias weights on both gates (4 weights more), input-gate biases "
           "-2 (the paper's Sec. 4 remedy for internal state drift); budget 5x the paper's mean"))
 # Every 2c row again without the hidden layer's recurrent connections: cells and gates read only the
-# inputs, outputs still only the cells (6(p + 4) + 4 weights instead of 6p + 64). Ours, not the paper's
-# architecture: it isolates the cause of the drift above. The gates' previous activations (about 0.5)
-# are recurrent sources of every cell, i.e. a bias the paper's 2c nets were not meant to have; a weight
-# from one changes s(T) by about T/4 per unit and moves with an accumulator of about T/4, so its
-# effective step grows like T^2. Without them the rows learn at about the paper's counts.
+# inputs, the outputs still only the cells (6(p + 4) + 4 weights instead of 6p + 64). Ours, not the paper's
+# architecture: it isolates why the rows above fail. Their cells read the gates' previous activations
+# (about 0.5), a bias the paper's 2c nets were not meant to have, and a weight from one has an accumulator
+# of about T/4, so its effective step grows like T^2 (REPRODUCTION.md, 2c). Only the net, the weight count
+# and (for 2c-1) the budget differ from the paper's row.
 for _k, (_q, _p, _seq) in enumerate(_TABLE_3, 1):
-    _add(Experiment(
-        id=f"2c-{_k}-norec", experiment="2c", method="lstm1997",
-        setting=f"q={_q}, p={_p}, no recurrent connections (ours)", task="long_lag_c",
-        task_params=_tp(q=_q, p=_p), net=Net(blocks=2, block_size=1, init_range=0.2, bias="none", recurrent=False),
-        weights=6 * (_p + 4) + 4, lr=0.01, stop=_STOP_2C, max_sequences=min(2_000_000, 5 * _seq),
-        test_size=10_000, trials=20, selection="t2",
-        paper=Paper(f"Table 3 (row 2c-{_k})", success=1.0, sequences=_seq, trials=20,
-                    note="the paper's numbers are those of its fully connected net"),
+    _b = EXPERIMENTS[f"2c-{_k}"]
+    _add(dataclasses.replace(
+        _b, id=f"2c-{_k}-norec", setting=f"q={_q}, p={_p}, no recurrent connections (ours)",
+        net=dataclasses.replace(_b.net, recurrent=False), weights=6 * (_p + 4) + 4,
+        max_sequences=min(2_000_000, 5 * _seq),
+        paper=dataclasses.replace(_b.paper, source=f"Table 3 (row 2c-{_k})",
+                                  note="the paper's numbers are those of its fully connected net"),
         quick=Quick(include=_k == 2, trials=2, max_sequences=100_000),
         notes=f"not a row of the paper: 2c-{_k} with connectivity 'B' inside the hidden layer (cells and gates "
               "read only the inputs; no input->output shortcut); budget 5x the paper's mean"))
