@@ -106,6 +106,20 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         sp = sub.add_parser(task, help=TASK_HELP[task], description=TASK_HELP[task])
         _common(sp, task)
         extra(sp)
+    p.error = _explain_task_error(p.error)
+
+
+def _explain_task_error(error):
+    """argparse reads the first word it does not know as the TASK: ``train --resume RUN --epochs 5`` would end
+    with only "invalid choice: '5'". Say where options go and that a resumed run takes none."""
+
+    def explained(message: str):
+        if message.startswith("argument TASK: invalid choice"):
+            message += ("; options come after the task (lstmkit train text --data FILE --epochs 5), and "
+                        "--resume RUN_DIR takes none: it continues with the run's saved config")
+        error(message)
+
+    return explained
 
 
 RUN_OPTIONS = {"config", "out", "resume", "no_progress", "quiet", "task", "command", "resume_top",
