@@ -56,16 +56,39 @@ def test_trial_start_replays_a_trial_exactly():
     assert rec["sequences"] > CHUNK and np.array_equal(model.flat, rec["model"].flat)
 
 
-def test_exp2c_collapse_shows_both_cells_drifted_from_the_start():
+def test_cell_states_2c_shows_both_cells_drifted_from_the_start():
     # 2c-2 trial 0 of the full run never learned: both cells end every sequence near |s| = 11, x or y alike.
-    (n, right, mean, sd, dw_layer, dw_out), = load("exp2c_collapse").replay("2c-2", 0, 1000, 1000)
-    assert n == 1000 and right == 0.0
-    assert dw_layer < 1e-4 and dw_out > 1e-3  # outputs and output gates learn; little error reaches the cells
-    assert (abs(mean) > 8).all() and (sd < 2).all(), (mean, sd)
+    (r,) = load("cell_states").replay("2c-2", 0, 1000, 1000)
+    assert r.sequences == 1000 and r.right == 0.0
+    assert r.dw_layer < 1e-4 and r.dw_out > 1e-3  # outputs and output gates learn; little error reaches the cells
+    assert (abs(r.mean) > 8).all() and (r.sd < 2).all(), r
+    assert r.biases == {}                         # 2c has no bias weights
 
 
-def test_exp2c_collapse_replays_a_norec_row_whose_cells_stay_near_zero():
+def test_cell_states_2c_norec_row_whose_cells_stay_near_zero():
     # The contrast: the same trial without recurrent connections keeps s(T) where h' passes error, and learns.
-    (n, right, mean, sd, dw_layer, dw_out), = load("exp2c_collapse").replay("2c-2-norec", 0, 1000, 1000)
-    assert n == 1000 and (abs(mean) < 2).all(), mean
-    assert dw_layer > 1e-3                     # error does reach the cells and input gates
+    (r,) = load("cell_states").replay("2c-2-norec", 0, 1000, 1000)
+    assert r.sequences == 1000 and (abs(r.mean) < 2).all(), r
+    assert r.dw_layer > 1e-3                      # error does reach the cells and input gates
+
+
+def test_cell_states_3b_first_block_drifts_at_t_1000_not_at_t_100():
+    import numpy as np
+
+    # 3b-3 trial 0 (T = 1000, unsolved in the full run): block 1 (input-gate bias -1) ends its first
+    # 1000 sequences far out on h, the same for both classes; in 3b-2 trial 0 (T = 100, solved) no cell
+    # ends beyond |s| = 3.
+    ex = load("cell_states")
+    (r,) = ex.replay("3b-3", 0, 1000, 1000)
+    assert r.sequences == 1000 and r.right == 0.0
+    assert abs(r.mean[0]) > 10 and r.sd[0] < 1 and (abs(r.mean[1:]) < 3).all(), r
+    assert np.allclose(r.biases["b_in"], [-1, -3, -5], atol=0.05), r     # the paper's drift remedy, in place
+    (r,) = ex.replay("3b-2", 0, 1000, 1000)
+    assert (abs(r.mean) < 3).all(), r
+
+
+def test_cell_states_refuses_rows_it_cannot_replay():
+    import pytest
+
+    with pytest.raises(ValueError, match="sequential construction"):
+        load("cell_states").online_row("2a")

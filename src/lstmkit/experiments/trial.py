@@ -393,7 +393,7 @@ def trial_start(exp: Experiment, k: int, base_seed: int = 0):
     2c at p > 60 the inputs are indices in ``meta["symbols"]``, see ``_sample_long_lag_c``). For rows
     trained online (lstm1997, rtrl, bptt, elman) without sequential construction (all but 2a and 2b),
     training them in order, drawn in chunks of ``CHUNK`` as the trial draws them, with the row's learner
-    replays the trial's training exactly: for looking inside a trial (examples/exp2c_collapse.py).
+    replays the trial's training exactly: for looking inside a trial (examples/cell_states.py).
     """
     _, task, data, init_rng = _start(exp, k, base_seed)
     return exp.net.build(task.input_size, task.output_size, init_rng), data.train
