@@ -36,7 +36,7 @@ cell has no forget gate to bring it back: the block is lost. What the full run's
 * 6b trial 0: 75 % right at 200,000 sequences; by 300,000 block 1's cells end at s = +39 and -36, by
   600,000 at +185 and -154 (block 3's at +39 and -30), and 50 % are right;
 * 4-3 (T = 1000) fails the other way: no cell saturates. Every cell ends a sequence near s = 0, and the
-  weights from the cells to the output shrink from 0.1 to 0.01 or less: the output learns to ignore
+  weights from the cells to the output shrink from 0.1 to 0.02 or less: the output learns to ignore
   cells that hold noise, and with those weights near 0 no error reaches the cells (eq. 23).
 """
 from __future__ import annotations
