@@ -16,10 +16,10 @@ last step over those sequences, how far the weights have moved since the start (
 weight into a cell or an input gate, whose error passes through h'(s), and of any other), and, for rows
 with gate biases, each block's input-gate and output-gate bias.
 
-h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11, 8e-8 at |s| = 17 and 5e-14 at |s| = 30.
-A cell whose state ends a sequence there passes almost no error to its input weights, and the 1997
-cell has no forget gate to bring it back: the block is lost. What the full run's failing trials show
-(REPRODUCTION.md):
+h'(s) = (1 - h(s)^2) / 2 is 0.5 at s = 0, 3e-5 at |s| = 11, 8e-8 at |s| = 17 and 2e-13 at |s| = 30.
+A cell whose state ends a sequence there passes almost no error to its input weights, so the weights
+that put it there hardly change: the block is lost, mostly for good. What the full run's failing
+trials show (REPRODUCTION.md):
 
 * 2c-2 trial 0 (never learned, as 11 of 20 at q = 100 and all at q >= 500): from the first sequences on
   both cells end at |s| = 11 with a spread of about 1, the same for x and y. In 155,000 sequences no
