@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model  # benchmarks/, on sys.path when run as a script
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -195,14 +196,6 @@ def compile_times():
 
 # ----------------------------------------------------------------------------- report
 def machine():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import numba
     import scipy
     import torch
@@ -219,7 +212,7 @@ def machine():
     except Exception as err:  # noqa: BLE001 - informational only
         blas.append(f"unknown ({err})")
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+        "cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
         "numpy": np.__version__, "numba": numba.__version__, "scipy": scipy.__version__,
         "torch": torch.__version__, "blas": "; ".join(blas),
         "torch threads": torch.get_num_threads(), "numba threads": numba.get_num_threads(),

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_line  # benchmarks/, on sys.path when run as a script
 
 from lstmkit import LSTM, Network, Readout
 from lstmkit.learn.rtrl1997 import RTRL1997
@@ -150,7 +150,7 @@ def main(argv=None):
         f"start: {load}). \"generic\" = the kernel that reads the topology at run time; \"specialised\" = "
         f"the same code compiled for the net's topology (`RTRL1997(..., specialise=True)`; a learner switches "
         f"to it by itself after `SPECIALISE_AFTER` steps), which gives the same results bit for bit. "
-        f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs. Compiling the "
+        f"Machine: {cpu_line()}. Compiling the "
         f"{len(cs)} specialised kernels took {t_special:.1f} s; first calls in all: {t_compile:.1f} s.",
         "",
         table,
