@@ -85,12 +85,11 @@ def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
     units = model.rnn.cells[0].unit_slices()
     model.flat[:] = 0.0                        # mark the weights into cells and input gates through the
     for name in ("rnn.l0.W", "rnn.l0.R", "rnn.l0.b_c", "rnn.l0.b_in"):   # params, views of flat
-        if name in model.params:               # the norec rows have no R, 2c has no biases
-            p = model.params[name]
-            if name.endswith("b_c") or name.endswith("b_in"):
-                p[:] = 1.0
-            else:                              # (units, sources)
-                p[units["cells"]] = p[units["in"]] = 1.0
+        p = model.params.get(name)             # the norec rows have no R, 2c has no biases
+        if p is not None and p.ndim == 1:      # b_c (cells,), b_in (blocks,): all of it
+            p[:] = 1.0
+        elif p is not None:                    # W, R: (units, sources), the cells' and input gates' rows
+            p[units["cells"]] = p[units["in"]] = 1.0
     behind_h = model.flat == 1.0
     model.flat[:] = w0
     right, states = [], []
@@ -112,8 +111,8 @@ def replay(row: str, k: int, sequences: int, every: int, seed: int = 0):
         if n % every == 0:
             s = np.array(states)
             dw = np.abs(model.flat - w0)
-            biases = {b: model.params[f"rnn.l0.{b}"].copy() for b in ("b_in", "b_out")
-                      if f"rnn.l0.{b}" in model.params}
+            biases = {name: model.params[f"rnn.l0.{name}"].copy() for name in ("b_in", "b_out")
+                      if f"rnn.l0.{name}" in model.params}
             yield Snapshot(n, float(np.mean(right)), s.mean(axis=0), s.std(axis=0), float(dw[behind_h].max()),
                            float(dw[~behind_h].max()), float(np.abs(model.params["out.W"]).max()), biases)
             right, states = [], []

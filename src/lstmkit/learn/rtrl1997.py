@@ -395,9 +395,10 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
 # freezes globals into the code), every size is known to the compiler: LLVM unrolls the short loops and
 # drops the branches of absent parts. The operations and their order do not change, so neither do the
 # results (tests hold them bit-identical); on the paper's nets a step costs 1.4-2.2x less in one process
-# (benchmarks/RESULTS.md), but only 6-15 % less per 2c trial with two workers on an Intel machine. But each topology compiles anew, for about 4 s and not to the on-disk cache,
-# so a learner switches to its specialised kernel only after SPECIALISE_AFTER steps with the generic
-# one: long runs (the reproduction's trials) gain, short ones never wait for the compiler.
+# (benchmarks/RESULTS.md), a 2c trial with two workers on an Intel machine only 6-15 % less (REPRODUCTION.md).
+# Each topology compiles anew, for about 4 s and not to the on-disk cache, so a learner switches to its
+# specialised kernel only after SPECIALISE_AFTER steps with the generic one: long runs (the reproduction's
+# trials) gain, short ones never wait for the compiler.
 SPECIALISE_AFTER = 20_000_000                    # steps; about 4 s of the generic kernel on the Exp 4 net
 _SPECIALISED: dict = {}                          # (cfg, off) as tuples -> compiled kernel, per process
 _SIGNATURE = "def _sequence_kernel(w, dest, scale, cfg, off, "
