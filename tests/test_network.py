@@ -147,7 +147,7 @@ def test_load_refuses_damaged_or_foreign_directories(tmp_path):
         lstmkit.load(tmp_path / "n")
     # A config asking for a huge net is refused before anything is allocated.
     (tmp_path / "n" / "config.json").write_text(cfg.replace('"hidden_size": 2', '"hidden_size": 200000'))
-    with pytest.raises(ValueError, match="describes .* weights but weights.npz holds"):
+    with pytest.raises(ValueError, match="describes .* weights but weights.npz claims"):
         lstmkit.load(tmp_path / "n")
     (tmp_path / "n" / "config.json").write_text(cfg.replace('"hidden_size": 2', '"hidden_size": 20000000'))
     with pytest.raises(ValueError, match="hidden_size: expected an integer <= 1048576"):
@@ -157,7 +157,7 @@ def test_load_refuses_damaged_or_foreign_directories(tmp_path):
         lstmkit.load(tmp_path / "n")
     # ... and so is one claiming 10^40 layers, quickly (the fuzzer found this one hanging).
     (tmp_path / "n" / "config.json").write_text(cfg.replace('"num_layers": 1', '"num_layers": ' + "2" * 41))
-    with pytest.raises(ValueError, match="describes .* weights but weights.npz holds"):
+    with pytest.raises(ValueError, match="describes .* weights but weights.npz claims"):
         lstmkit.load(tmp_path / "n")
 
 

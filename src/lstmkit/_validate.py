@@ -24,6 +24,45 @@ def dtype(name: str, value) -> np.dtype:
 
 
 MAX_SIZE = 2**20   # no machine holds a layer of a million cells (4e12 weights); larger is a typo or damage
+MAX_LAYERS = 1024  # published stacks have at most a few dozen layers; 10^5 would only exhaust memory and time
+
+
+def available_memory() -> int:
+    """Bytes of memory this process could still get (MemAvailable on Linux; free pages elsewhere)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return 1 << 62                     # unknown: do not refuse on a guess
+
+
+def memory(name: str, nbytes: int, fix: str) -> None:
+    """Refuse, before allocating, what would not fit in the memory still available.
+
+    ``nbytes`` is the caller's estimate of what it is about to allocate; ``fix`` says what to change.
+    A request beyond the memory left would end in a MemoryError deep inside NumPy, or in the kernel's
+    OOM killer, after minutes of swapping; this says which argument asked for it.
+    """
+    avail = available_memory()
+    if nbytes > avail:
+        raise ValueError(f"{name}: needs about {_bytes(nbytes)} of memory, but only {_bytes(avail)} is available; "
+                         f"{fix}")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} EB"  # pragma: no cover
 
 
 def positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:

@@ -1,24 +1,33 @@
 """Saving and loading networks: a directory with ``config.json`` and ``weights.npz``.
 
 ``config.json`` holds ``{"format": "lstmkit-model", "format_version": 1, "model": <module config>,
-"sha256": <hash of the weight bytes>}``; ``weights.npz`` holds every named parameter array. Writing
-goes to a temporary sibling directory, fsyncs, then renames into place, so a crash never leaves a
-half-written model where a good one was. Loading rebuilds the module from its config, checks names,
-shapes and the checksum, and refuses other formats or versions with a message that says which.
+"num_weights": W, "sha256": <hash of the weight bytes>}``; ``weights.npz`` holds every named parameter
+array. Its ``format`` field is the marker of a model directory: ``save`` replaces an existing
+directory only when it holds that marker and nothing but these two files (or nothing at all), and
+refuses any other path that exists (a file, a symlink, the working directory). Writing goes to a
+temporary sibling directory, fsyncs, then swaps it into place atomically (``_atomic.atomic_write_dir``),
+so a crash never leaves a half-written model where a good one was.
+
+Loading trusts nothing in the directory: every metadata field is checked, the weight count the config
+describes is compared with what the archive's headers claim before anything is allocated, names and
+shapes must match, and the SHA-256 must be present and match (``verify=False`` skips the hash, for a
+model whose config was edited by hand on purpose).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
+import stat
 from pathlib import Path
 
 import numpy as np
 
+from . import _npz
 from ._atomic import atomic_write_dir
 
 FORMAT = "lstmkit-model"
 FORMAT_VERSION = 1
+FILES = {"config.json", "weights.npz"}          # all a model directory holds
 
 
 def _builders():
@@ -88,8 +97,33 @@ def _digest(flat: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(flat).tobytes()).hexdigest()
 
 
+def is_model_dir(path) -> bool:
+    """True when ``path`` is a directory of lstmkit's: the marker in config.json and only the model's files."""
+    return _owned(Path(path)) is not None
+
+
+def _owned(path: Path) -> set[str] | None:
+    try:
+        entries = list(path.iterdir())
+    except OSError:
+        return None
+    if not entries or {e.name for e in entries} - FILES:
+        return None
+    if any(not stat.S_ISREG(e.lstat().st_mode) for e in entries):
+        return None
+    try:
+        meta = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return FILES if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+
+
 def save(module, path) -> None:
-    """Write ``module`` (LSTM, Readout or Network) to the directory ``path``."""
+    """Write ``module`` (LSTM, Readout or Network) to the directory ``path``.
+
+    ``path`` must be new, an empty directory, or a model directory written by ``save`` (replaced
+    atomically); anything else is refused and left as it is.
+    """
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": module.config(),
             "num_weights": int(module.num_weights), "sha256": _digest(module.flat)}
 
@@ -98,11 +132,19 @@ def save(module, path) -> None:
             np.savez(fh, **{k: v for k, v in module.params.items()})
         (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
 
-    atomic_write_dir(path, write)
+    atomic_write_dir(path, write, _owned, what="save")
 
 
-def load(path):
-    """Read a model written by :func:`save` (or ``net.save``); returns the module."""
+def _damaged(cfg_file: Path, why: str) -> ValueError:
+    return ValueError(f"load: {cfg_file} {why}; the model directory is damaged (save the model again)")
+
+
+def load(path, verify: bool = True):
+    """Read a model written by :func:`save` (or ``net.save``); returns the module.
+
+    ``verify=False`` accepts a config without (or with a stale) ``sha256``, for a config edited by
+    hand on purpose; names, shapes and sizes are checked either way.
+    """
     path = Path(path)
     cfg_file = path / "config.json"
     if not cfg_file.is_file():
@@ -110,38 +152,61 @@ def load(path):
                                 f"pass the directory written by net.save(path)")
     try:
         meta = json.loads(cfg_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"load: {cfg_file} is not valid JSON ({e}); the model directory is damaged") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise _damaged(cfg_file, f"is not valid JSON ({type(e).__name__}: {str(e)[:80]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"load: {cfg_file} is not an lstmkit model config (expected format {FORMAT!r})")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"load: {path} has model format version {meta.get('format_version')!r}; this lstmkit "
                          f"reads version {FORMAT_VERSION}; use the lstmkit release that wrote it")
+    unknown = sorted(set(meta) - {"format", "format_version", "model", "num_weights", "sha256"})
+    if unknown:
+        raise _damaged(cfg_file, f"has fields this lstmkit does not know ({', '.join(unknown)})")
+    digest = meta.get("sha256")
+    if verify and not (isinstance(digest, str) and len(digest) == 64):
+        raise _damaged(cfg_file, "has no valid sha256 of the weights, so they cannot be verified (pass "
+                                 "verify=False to load a config edited by hand on purpose)")
+    model = meta.get("model")
+    if not isinstance(model, dict):
+        raise _damaged(cfg_file, f"has no model config (found {type(model).__name__})")
     try:
-        with np.load(path / "weights.npz", allow_pickle=False) as w:
-            arrays = {k: w[k] for k in w.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
-        raise ValueError(f"load: cannot read {path / 'weights.npz'} ({e}); the model directory is damaged") from None
-    stored = sum(a.size for a in arrays.values())
+        spec = _npz.headers(path / "weights.npz")
+    except FileNotFoundError:
+        raise _damaged(cfg_file, "has no weights.npz beside it") from None
+    except _npz.NpzError as e:
+        raise ValueError(f"load: {e}; the model directory is damaged") from None
+    stored = sum(int(np.prod(shape)) for shape, _ in spec.values())
     try:
-        wanted = expected_weights(meta.get("model"), limit=stored)
-        if wanted != stored:
-            # Checked before building: a damaged config must not allocate an arbitrary network.
-            raise ValueError(f"load: the config in {cfg_file} describes {wanted} weights but weights.npz holds "
-                             f"{stored}; the model directory is damaged")
-        module = build(meta.get("model"))
-    except (KeyError, TypeError, AttributeError, OverflowError) as e:
+        wanted = expected_weights(model, limit=stored)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         # A config that parses as JSON but lacks a field or has one of the wrong kind (or 1e999).
-        raise ValueError(f"load: the model config in {cfg_file} is damaged ({type(e).__name__}: {e}); "
-                         f"save the model again") from None
-    if set(arrays) != set(module.params):
-        missing = sorted(set(module.params) - set(arrays))
-        extra = sorted(set(arrays) - set(module.params))
+        raise _damaged(cfg_file, f"has a damaged model config ({type(e).__name__}: {e})") from None
+    if wanted != stored:
+        # Checked on the headers, before building or reading: a damaged file must not allocate anything big.
+        raise _damaged(cfg_file, f"describes {wanted} weights but weights.npz claims {stored}")
+    if meta.get("num_weights") != stored:
+        raise _damaged(cfg_file, f"says num_weights = {meta.get('num_weights')!r}, the config and weights "
+                                 f"describe {stored}")
+    try:
+        module = build(model)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise _damaged(cfg_file, f"has a damaged model config ({type(e).__name__}: {e})") from None
+    if set(spec) != set(module.params):
+        missing = sorted(set(module.params) - set(spec))
+        extra = sorted(set(spec) - set(module.params))
         raise ValueError(f"load: weights.npz does not match the config (missing {missing}, unexpected {extra})")
+    for k, (shape, dtype) in spec.items():
+        if shape != module.params[k].shape:
+            raise ValueError(f"load: weight {k!r} has shape {shape}, the config expects {module.params[k].shape}")
+        if dtype.kind != "f":
+            raise ValueError(f"load: weight {k!r} has dtype {dtype}; expected floating point; the model "
+                             f"directory is damaged")
+    try:
+        arrays = _npz.read(path / "weights.npz", max_bytes=stored * 8)
+    except _npz.NpzError as e:
+        raise ValueError(f"load: {e}; the model directory is damaged") from None
     for k, a in arrays.items():
-        if a.shape != module.params[k].shape:
-            raise ValueError(f"load: weight {k!r} has shape {a.shape}, the config expects {module.params[k].shape}")
         module.params[k][...] = a
-    if "sha256" in meta and _digest(module.flat) != meta["sha256"]:
+    if verify and _digest(module.flat) != digest:
         raise ValueError(f"load: checksum mismatch in {path}; the weights were changed or damaged after saving")
     return module

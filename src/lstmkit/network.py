@@ -18,6 +18,7 @@ backwards from its own last real step, exactly like ``torch.nn.utils.rnn.pack_pa
 """
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ class LSTM(Module):
                  batch_first: bool = False, cell: str = "lstm", dtype="float64", seed=0, **cell_options):
         self.input_size = V.positive_int("input_size", input_size, maximum=V.MAX_SIZE)
         self.hidden_size = V.positive_int("hidden_size", hidden_size, maximum=V.MAX_SIZE)
-        self.num_layers = V.positive_int("num_layers", num_layers, maximum=V.MAX_SIZE)
+        self.num_layers = V.positive_int("num_layers", num_layers, maximum=V.MAX_LAYERS)
         self.bidirectional = bool(bidirectional)
         self.batch_first = bool(batch_first)
         self.cell_name = cell
@@ -106,15 +107,18 @@ class LSTM(Module):
         dt = V.dtype("dtype", dtype)
         cls = get_cell(cell)
         D = self.num_directions
-        self.cells, children = [], []
+        self.cells = []
         in_size = self.input_size
         for layer in range(self.num_layers):
-            for d in range(D):
-                c = cls(in_size, self.hidden_size, dtype=dt, **cell_options)
-                self.cells.append(c)
-                children.append((self._prefix(layer, d), ParamSet(c.param_shapes(), dtype=dt)))
-            in_size = D * c.output_size
+            self.cells.extend(cls(in_size, self.hidden_size, dtype=dt, **cell_options) for _ in range(D))
+            in_size = D * self.cells[-1].output_size
         self.output_size = in_size
+        # Sized before anything is allocated: weights and gradients, for the cells and for the stack's copy.
+        n = sum(prod(shape) for c in self.cells for shape in c.param_shapes().values())
+        V.memory("LSTM", 4 * n * dt.itemsize, f"this network has {n:,} weights; use fewer or smaller layers "
+                                              f"(hidden_size, num_layers)")
+        children = [(self._prefix(k // D, k % D), ParamSet(c.param_shapes(), dtype=dt))
+                    for k, c in enumerate(self.cells)]
         self.state_names = self.cells[0].state_names
         self._params = ParamSet.concat(children, dtype=dt)
         self._cell_params = [ps for _, ps in children]

@@ -13,7 +13,7 @@ METRIC = {"forecast": ("val_rmse", "validation RMSE"), "text": ("val_bpc", "held
           "classify": ("val_accuracy", "validation accuracy")}
 
 
-def _pyplot():
+def pyplot():
     try:
         import matplotlib
     except ImportError:
@@ -24,12 +24,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path) -> None:
+def save_png(fig, path, dpi: int = 110) -> None:
+    """Render to memory, then write atomically (only over a regular file or to a new path)."""
     from ._atomic import atomic_write_bytes
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    atomic_write_bytes(path, buf.getvalue())
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue(), make_parents=True, what="--out")
 
 
 def _baseline_lines(task: str, summary: dict | None) -> list[tuple[str, float]]:
@@ -51,7 +52,7 @@ def learning_curves(history: list[dict], task: str, path, summary: dict | None =
     """Two panels: train/validation loss per epoch; the task's validation metric with its baselines."""
     if not history:
         raise ValueError("plot: the run has no finished epoch yet; nothing to plot")
-    plt = _pyplot()
+    plt = pyplot()
     ep = np.array([r["epoch"] for r in history])
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     a.plot(ep, [r["train_loss"] for r in history], label="train loss")
@@ -72,14 +73,14 @@ def learning_curves(history: list[dict], task: str, path, summary: dict | None =
     b.set_ylabel(label)
     b.legend()
     fig.suptitle(title or f"{task} run")
-    _save(fig, path)
+    save_png(fig, path)
     plt.close(fig)
 
 
 def internals_figure(internals: dict[str, np.ndarray], path, inputs: np.ndarray | None = None, title: str = "",
                      max_units: int = 64) -> None:
     """One heat map (units x time) per gate/state of every layer; the inputs on top when given."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(internals)
     rows = len(names) + (inputs is not None)
     fig, axes = plt.subplots(rows, 1, figsize=(12, 1.3 * rows + 1), sharex=True, squeeze=False)
@@ -105,5 +106,5 @@ def internals_figure(internals: dict[str, np.ndarray], path, inputs: np.ndarray 
         k += 1
     axes[-1].set_xlabel("step")
     fig.suptitle(title)
-    _save(fig, path)
+    save_png(fig, path)
     plt.close(fig)

@@ -40,8 +40,12 @@ def demo(args) -> int:
     from ..learn.optim import Adam
     from ..tasks import get_task
 
+    from .._atomic import atomic_write_text, check_file_target
+
     if args.T < 4:
         raise UsageError(f"--T: expected a sequence length >= 4, got {args.T}")
+    if args.json_out:
+        check_file_target(args.json_out, "--json")
     task = get_task("adding", T=args.T)
     rng = np.random.default_rng(args.seed)
     net = Network(LSTM(task.input_size, args.hidden, dtype=args.dtype, seed=args.seed, forget_bias=1.0),
@@ -61,6 +65,5 @@ def demo(args) -> int:
           f"({res.seconds:.1f} s); test: {wrong} of 2560 wrong (|error| >= 0.04), mean |error| {err:.4f}")
     print("paper (Table 7, T=100): 74,000 sequences, 1 of 2560 wrong (1997 LSTM, its online rule)")
     if args.json_out:
-        with open(args.json_out, "w") as fh:
-            json.dump(result, fh, indent=2)
+        atomic_write_text(args.json_out, json.dumps(result, indent=2) + "\n", what="--json")
     return 0 if res.solved else 1

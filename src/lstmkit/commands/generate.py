@@ -19,16 +19,9 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("generate", "sample text from a trained character-level model (lstmkit train text)", _args)
 def generate(args) -> int:
-    from ..runs import os_errors_as_value_errors
-
-    with os_errors_as_value_errors():
-        return _generate(args)
-
-
-def _generate(args) -> int:
     import numpy as np
 
-    from .._atomic import atomic_write_bytes
+    from .._atomic import atomic_write_bytes, check_file_target
     from ..runs import Run
     from ..training.text import generate as sample
 
@@ -38,6 +31,8 @@ def _generate(args) -> int:
         raise UsageError(f"--temperature: expected a number > 0, got {args.temperature}")
     if args.seed < 0:
         raise UsageError(f"--seed: expected an integer >= 0, got {args.seed}")
+    if args.out:
+        check_file_target(args.out, "--out")           # before the work, not after it
     run = Run.open(args.run_dir)
     if run.task != "text":
         raise UsageError(f"RUN_DIR: {run.path} is a {run.task} run; generate needs a text run")
@@ -52,5 +47,5 @@ def _generate(args) -> int:
     shown = (args.prime or "") + text
     sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
     if args.out:
-        atomic_write_bytes(args.out, shown.encode("utf-8"))
+        atomic_write_bytes(args.out, shown.encode("utf-8"), what="--out")
     return 0

@@ -13,18 +13,13 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("plot", "draw the learning curves of a training run (PNG)", _args)
 def plot(args) -> int:
-    from ..runs import os_errors_as_value_errors
-
-    with os_errors_as_value_errors():
-        return _plot(args)
-
-
-def _plot(args) -> int:
+    from .._atomic import check_file_target
     from ..plots import learning_curves
     from ..runs import Run
 
     run = Run.open(args.run_dir)
     out = args.out or str(run.path / "learning_curves.png")
+    check_file_target(out, "--out")
     learning_curves(run.metrics(), run.task, out, run.summary(), title=f"{run.task}: {run.path.name}")
     print(out)
     return 0

@@ -50,17 +50,17 @@ def _list_rows() -> str:
                       "the paper's", _args)
 def reproduce(args) -> int:
     from ..experiments import report, run, select
-    from ..experiments.runner import collect, plan, stored_run
+    from ..experiments.runner import MAX_TRIALS, collect, plan, prepare_out, stored_run
 
     if args.list:
         print(_list_rows())
         return 0
     if args.target is None:
         raise UsageError("reproduce: expected a row id, an experiment or 'all' (see --list)")
-    for name in ("trials", "workers"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            raise UsageError(f"--{name}: expected a positive int, got {v}")
+    if args.trials is not None and not 1 <= args.trials <= MAX_TRIALS:
+        raise UsageError(f"--trials: expected a number of trials per row in 1..{MAX_TRIALS}, got {args.trials}")
+    if args.workers is not None and not 1 <= args.workers <= 1024:
+        raise UsageError(f"--workers: expected a number of worker processes in 1..1024, got {args.workers}")
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's workers run the trials")
     quick, seed = bool(args.quick), args.seed
@@ -92,6 +92,7 @@ def reproduce(args) -> int:
         print(f"lstmkit reproduce {args.target} --report-only: {sum(map(len, results.values()))} of "
               f"{sum(planned.values())} trials finished in {out}", flush=True)
     else:
+        prepare_out(out)                   # a bad --out fails now, not after the first trial's compute
         print(f"lstmkit reproduce {args.target}{' --quick' if quick else ''}: {len(rows)} rows, output in "
               f"{out}", flush=True)
         results = run(rows, out, trials=args.trials, quick=quick, seed=seed, workers=args.workers,

@@ -56,17 +56,16 @@ def _labels_text(y: np.ndarray, what: str) -> list[str]:
 
 
 def load_npz(path, what: str = "--data") -> Sequences:
+    from .._npz import NpzError, read
+
     p = check_file(path, what)
     try:
-        with np.load(p, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise ValueError(f"{what}: {p} holds object (pickled) arrays, which lstmkit does not load; store "
-                             f"variable-length sequences as x = all steps concatenated plus lengths") from None
-        raise ValueError(f"{what}: {p} is not a readable .npz file ({e})") from None
-    except Exception as e:  # noqa: BLE001 - a damaged zip raises OSError, BadZipFile, EOFError, NotImplementedError, ...
-        raise ValueError(f"{what}: {p} is not a readable .npz file ({type(e).__name__}: {e})") from None
+        # x is converted to float64 and cut into sequences: up to three copies at once
+        arrays = read(p, copies=3, fix="use a smaller data file")
+    except NpzError as e:
+        hint = ("; store variable-length sequences as x = all steps concatenated plus lengths"
+                if "Python objects" in str(e) else "")
+        raise ValueError(f"{what}: {e}{hint}") from None
     if "x" not in arrays:
         raise ValueError(f"{what}: {p} has no array 'x' (it has: {names(sorted(arrays)) or 'nothing'}); "
                          f"expected keys x, y and optionally lengths")
@@ -80,6 +79,9 @@ def load_npz(path, what: str = "--data") -> Sequences:
         if lengths.ndim != 1 or lengths.dtype.kind not in "iu" or (lengths.size and lengths.min() < 1):
             raise ValueError(f"{what}: lengths in {p} must be a 1-D array of integers >= 1, got "
                              f"{lengths.dtype} shape {lengths.shape}")
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{what}: x in {p} has shape {x.shape}: sequences with zero time steps or zero features; "
+                         f"every sequence needs at least one step of at least one feature")
     if x.ndim == 3:
         N, T, _ = x.shape
         if lengths is None:
@@ -88,6 +90,8 @@ def load_npz(path, what: str = "--data") -> Sequences:
             raise ValueError(f"{what}: lengths in {p} must be {N} values in 1..{T} for x of shape {x.shape}")
         xs = [x[i, : lengths[i]] for i in range(N)]
     elif x.ndim == 2 and lengths is not None:
+        if lengths.size == 0:
+            raise ValueError(f"{what}: lengths in {p} is empty: the file holds no sequences")
         if int(lengths.sum()) != x.shape[0]:
             raise ValueError(f"{what}: x in {p} has {x.shape[0]} rows but lengths add up to {int(lengths.sum())}; "
                              f"concatenated x needs one row per step of every sequence")

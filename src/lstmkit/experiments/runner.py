@@ -2,6 +2,7 @@
 
 Layout of an output directory ``DIR``::
 
+    DIR/reproduce.json                the marker of an output directory of this runner
     DIR/trials/<id>/trial-<k>.json    one finished trial (written atomically the moment it finishes)
     DIR/models/<id>/trial-<k>/        its final network with --save-models (lstmkit.load reads it)
     DIR/results.json, DIR/results.md  the report over every finished trial (report.py)
@@ -50,15 +51,41 @@ def run_key(exp: Experiment, seed: int) -> dict:
     return {"seed": int(seed), "config": exp.fingerprint()}
 
 
+def _damaged(rec) -> str | None:
+    """What is wrong with a stored trial record, or None when it has every field the report reads."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    for key, kinds in (("solved", (bool,)), ("sequences", (int,)), ("test_wrong", (int,)), ("test_size", (int,)),
+                       ("test_error", (int, float)), ("wall_s", (int, float)), ("details", (dict,))):
+        v = rec.get(key)
+        if not isinstance(v, kinds) or (kinds != (bool,) and isinstance(v, bool)):
+            return f"field {key!r} is {v!r}"
+        if kinds[0] is not dict and not v >= 0:
+            return f"field {key!r} is {v!r} (negative)"
+    if "seed" not in rec or not isinstance(rec.get("curve", []), list):
+        return "field 'seed' or 'curve' is missing or of the wrong kind"
+    return None
+
+
 def load_trial(out: Path, exp: Experiment, k: int, seed: int) -> dict | None:
-    """The stored record of trial k, or None if it is not there; raises if it belongs to another run."""
+    """The stored record of trial k, or None if it is not there; raises if it belongs to another run.
+
+    A damaged record (it cannot come from this runner, which writes atomically, but disks and people
+    edit files) counts as not there, with a warning: the trial runs again and its file is rewritten.
+    """
     path = trial_path(out, exp.id, k)
     if not path.exists():
         return None
     try:
         rec = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None           # unreadable (cannot come from this runner, which writes atomically): redo it
+        why = _damaged(rec)
+    except (OSError, ValueError, RecursionError) as e:
+        why = f"{type(e).__name__}: {str(e)[:80]}"
+    if why is not None:
+        import warnings
+
+        warnings.warn(f"{path} is damaged ({why}); the trial runs again", stacklevel=2)
+        return None
     if rec.get("run") != run_key(exp, seed):
         raise ValueError(
             f"out: {path} belongs to a different run (stored {rec.get('run')}, this run "
@@ -78,8 +105,46 @@ class Job:
         return f"{self.exp.id} trial {self.k}"
 
 
+MAX_TRIALS = 10_000      # per row; the paper ran 10-30, and 10,000 of its trials would take years here
+
+
+def check_trials(trials) -> int | None:
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS):
+        raise ValueError(f"trials: expected a number of trials per row in 1..{MAX_TRIALS}, got {trials!r}")
+    return trials
+
+
+def prepare_out(out) -> Path:
+    """Check and claim the output directory before any trial runs, so no trial's work is lost to a bad --out.
+
+    It must be new, empty, or one this runner wrote (``DIR/trials`` or the marker ``DIR/reproduce.json``);
+    a file, or a directory of other things, is refused. Writing the marker proves ``DIR`` writable.
+    """
+    from .. import __version__
+    from .._atomic import atomic_write_bytes
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: {out} is a file; expected a directory for the trials (new, or one of an earlier "
+                         f"run to resume)")
+    marker = out / "reproduce.json"
+    if out.is_dir() and any(out.iterdir()) and not (out / "trials").is_dir() and not marker.is_file():
+        raise ValueError(f"--out: {out} exists and holds other things (no trials/ or reproduce.json of lstmkit "
+                         f"reproduce); choose a new --out or an earlier run's")
+    try:
+        (out / "trials").mkdir(parents=True, exist_ok=True)
+        if not marker.is_file():
+            atomic_write_bytes(marker, json.dumps({"format": "lstmkit-reproduce", "format_version": 1,
+                                                   "lstmkit": __version__}).encode() + b"\n", what="--out")
+    except OSError as e:
+        raise ValueError(f"--out: cannot write into {out}: {e.strerror or e}; check the path and its "
+                         f"permissions") from None
+    return out
+
+
 def plan(rows: Sequence[Experiment], trials: int | None, quick: bool) -> list[Job]:
     """Every (row, trial) to run, rows in registry order, trials in index order."""
+    check_trials(trials)
     jobs = []
     for row in rows:
         n = trials if trials is not None else (row.quick.trials if quick else row.trials)
@@ -160,9 +225,8 @@ def run(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bo
     from tqdm.auto import tqdm
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    out = Path(out)
-    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-        raise ValueError(f"trials: expected a positive int, got {trials!r}")
+    out = prepare_out(out)
+    check_trials(trials)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: expected a positive int, got {workers!r}")
     jobs = plan(rows, trials, quick)
@@ -256,5 +320,5 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
             cluster.close()
 
 
-__all__ = ["Job", "collect", "dask_available", "default_workers", "load_trial", "plan", "run", "stored_run",
+__all__ = ["Job", "MAX_TRIALS", "check_trials", "collect", "dask_available", "default_workers", "load_trial", "plan", "prepare_out", "run", "stored_run",
            "trial_path"]

@@ -13,7 +13,7 @@ import numpy as np
 from .. import runs
 from . import config as C
 from .common import build_network, build_optimizer
-from .trainer import Diverged, fit
+from .trainer import fit
 
 
 def load_task(task: str, cfg):
@@ -59,7 +59,10 @@ def train(task: str, cfg, out=None, resume=None, progress: bool | None = None, l
     if resume is not None:
         run = runs.Run.open(resume, "--resume")
         saved = run.config()
-        task, cfg = C.from_dict(saved)
+        try:
+            task, cfg = C.from_dict(saved)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"--resume: {run.path / 'config.json'} is damaged: {e}") from None
         state = run.data_state()
         if run.summary() is not None and (run.path / "model").is_dir():
             log(f"{run.path}: this run has finished; nothing to resume")
@@ -69,27 +72,38 @@ def train(task: str, cfg, out=None, resume=None, progress: bool | None = None, l
             raise ValueError(f"--resume: the data file {cfg.data} changed since the run started (SHA-256 differs); "
                              f"a resumed run must see the same data; start a new run instead")
         t = load_task(task, cfg)
+        run.lock()
+        net, optimizer = network_for(task, cfg, t), build_optimizer(cfg)
     else:
         if out is not None:
             runs.Run.check_new(out)              # before reading any data: the cheapest mistake first
         t = load_task(task, cfg)
-        state = {**t.data_state(), "sha256": _data_hashes(cfg)}
-        run = runs.Run.create(out if out is not None else runs.default_run_dir(task), C.to_dict(cfg, task), state)
-    net = network_for(task, cfg, t)
-    optimizer = build_optimizer(cfg)
+        net, optimizer = network_for(task, cfg, t), build_optimizer(cfg)   # before the directory: a bad size
+        state = {**t.data_state(), "sha256": _data_hashes(cfg)}           # leaves nothing behind
+        run = runs.Run.create(out if out is not None else runs.default_run_dir(task), C.to_dict(cfg, task), state,
+                              numbered=out is None)
+    try:
+        return _train_in(run, task, cfg, t, net, optimizer, resume is not None, progress, log)
+    except BaseException as e:
+        if run.has_checkpoint():
+            if isinstance(e, KeyboardInterrupt):
+                e.add_note(f"the last finished epoch is saved; continue with: lstmkit train --resume {run.path}")
+        elif resume is None:
+            run.remove()                         # nothing worth keeping; the --out path is free again
+        raise
+    finally:
+        run.close()
+
+
+def _train_in(run, task, cfg, t, net, optimizer, resuming: bool, progress, log):
     rng = np.random.default_rng([cfg.seed, 1])
-    if resume is None:
+    if not resuming:
         log(f"{task}: {net.num_weights} weights, cell {cfg.cell}, {cfg.num_layers}x{cfg.hidden_size}, "
             f"{cfg.algorithm}, {cfg.optimizer} lr {cfg.lr:g}, {cfg.dtype}; run directory {run.path}")
     else:
         log(f"resuming {run.path}")
-    try:
-        result = fit(t, net, optimizer, cfg, rng, run=run, progress=progress, log=log,
-                     resume=resume is not None and run.has_checkpoint())
-    except (Diverged, KeyboardInterrupt):
-        if resume is None and not run.has_checkpoint():
-            run.remove()
-        raise
+    result = fit(t, net, optimizer, cfg, rng, run=run, progress=progress, log=log,
+                 resume=resuming and run.has_checkpoint())
     run.save_model(net)
     summary = make_summary(task, cfg, t, net, result, run)
     run.write_summary(summary)

@@ -18,6 +18,7 @@ uninterrupted one bit for bit.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -95,6 +96,71 @@ def _opt_state_join(arrays: dict, scalars: dict) -> dict:
     return sd
 
 
+def _restore(arrays: dict, meta: dict, net, best: np.ndarray, optimizer, rng, cfg, where) -> LoopState:
+    """Put a checkpoint's state into the net, optimiser and generator, after checking every field.
+
+    The checksum proves the file is what lstmkit wrote, not that what it holds makes sense (a file
+    edited and re-hashed, or written by a different version): each field is checked for its type and
+    range, and a bad one is named.
+    """
+    def bad(what: str) -> ValueError:
+        return ValueError(f"--resume: the checkpoint in {where} is damaged: {what}; start a new run")
+
+    if set(meta) != {"rng", "optimizer", "loop"}:
+        raise bad(f"its metadata has fields {sorted(meta)}, expected loop, optimizer and rng")
+    for name in ("weights", "best_weights"):
+        a = arrays.get(name)
+        if a is None or a.shape != net.flat.shape or a.dtype != net.flat.dtype or not np.isfinite(a).all():
+            raise bad(f"{name!r} must be {net.flat.size} finite {net.flat.dtype} weights, the configured network's")
+    extra = sorted(set(arrays) - {"weights", "best_weights"} - {k for k in arrays if k.startswith("opt.")})
+    if extra:
+        raise bad(f"unexpected arrays {extra}")
+    loop = meta["loop"]
+    names = {f.name for f in dataclasses.fields(LoopState)}
+    if not isinstance(loop, dict) or set(loop) != names:
+        raise bad(f"the loop state must have the fields {sorted(names)}")
+
+    def count(key: str, top: int) -> int:
+        v = loop[key]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= top:
+            raise bad(f"loop.{key} = {v!r}; expected an integer in 0..{top}")
+        return v
+
+    epoch = count("epoch", cfg.epochs)
+    count("best_epoch", epoch)
+    count("bad_epochs", epoch)
+    if not isinstance(loop["done"], bool) or not isinstance(loop["stop_reason"], str):
+        raise bad("loop.done must be true/false and loop.stop_reason a string")
+    for key in ("best_loss", "seconds"):
+        v = loop[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or (key == "seconds" and not
+                                                                                 0 <= v < float("inf")):
+            raise bad(f"loop.{key} = {v!r}; expected a number")
+    hist = loop["history"]
+    if (not isinstance(hist, list) or len(hist) != epoch
+            or any(not isinstance(r, dict) or r.get("epoch") != i + 1 for i, r in enumerate(hist))):
+        raise bad(f"the metrics history must hold one record per finished epoch (1..{epoch})")
+    if (optimizer is None) != (meta["optimizer"] == {} and not any(k.startswith("opt.") for k in arrays)):
+        raise bad("its optimiser state does not belong to the configured algorithm")
+    net.flat[...] = arrays["weights"]
+    best[...] = arrays["best_weights"]
+    try:
+        if optimizer is not None:
+            state = _opt_state_join(arrays, meta["optimizer"])
+            want = optimizer.state_dict()
+            if set(state) != set(want) or any(isinstance(state[k], np.ndarray) and state[k].shape != net.flat.shape
+                                               for k in state):
+                raise ValueError
+            steps = state.get("steps")
+            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+                raise ValueError
+            optimizer.load_state_dict(state)
+        rng.bit_generator.state = meta["rng"]
+    except (ValueError, TypeError, KeyError):
+        raise bad("its optimiser or random-generator state does not fit this run") from None
+    return LoopState(**loop)
+
+
 def fit(task, net, optimizer, cfg, rng: np.random.Generator, run=None, progress: bool | None = None,
         log=None, resume: bool = False) -> FitResult:
     """Train ``net`` on ``task`` (an object of lstmkit.training.forecast/text/classify).
@@ -108,16 +174,9 @@ def fit(task, net, optimizer, cfg, rng: np.random.Generator, run=None, progress:
     best = net.flat.copy()
     guard = GuardedStep(optimizer, cfg.grad_norm_limit)
     if resume:
-        arrays, meta = run.load_checkpoint()
-        if arrays["weights"].shape != net.flat.shape:
-            raise ValueError(f"--resume: the checkpoint has {arrays['weights'].size} weights, the configured "
-                             f"network {net.flat.size}; the run directory is inconsistent")
-        net.flat[...] = arrays["weights"]
-        best[...] = arrays["best_weights"]
-        if optimizer is not None:
-            optimizer.load_state_dict(_opt_state_join(arrays, meta["optimizer"]))
-        rng.bit_generator.state = meta["rng"]
-        st = LoopState(**meta["loop"])
+        # weights, best weights and up to two optimiser moments, in float64 at most
+        arrays, meta = run.load_checkpoint(max_bytes=4 * net.flat.size * 8 + 4096)
+        st = _restore(arrays, meta, net, best, optimizer, rng, cfg, run.path)
         run.rewrite_metrics(st.history)          # drop a line of an epoch whose checkpoint never landed
     if st.done:
         net.flat[...] = best
