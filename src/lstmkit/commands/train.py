@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from pathlib import Path
 
 from . import UsageError, command
 
@@ -26,6 +25,16 @@ def _float_or_none(s: str):
     if s.lower() in ("none", "off", "0"):
         return None
     return float(s)
+
+
+def _int_or_auto(s: str):
+    if s == "auto":
+        return s
+    try:
+        return int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of streams or 'auto' (from the corpus size), "
+                                         f"got {s!r}") from None
 
 
 def _list(s: str) -> list[str]:
@@ -56,8 +65,9 @@ def _common(p: argparse.ArgumentParser, task: str) -> None:
     m.add_argument("--optimizer", default=S, help=f"sgd, momentum or adam (default {d.optimizer})")
     m.add_argument("--lr", type=float, default=S, help=f"learning rate (default {d.lr:g})")
     m.add_argument("--epochs", type=int, default=S, help=f"maximum epochs (default {d.epochs})")
-    m.add_argument("--batch-size", dest="batch_size", type=int, default=S,
-                   help=f"sequences per step{'; parallel streams' if task == 'text' else ''} (default {d.batch_size})")
+    m.add_argument("--batch-size", dest="batch_size", type=_int_or_auto if task == "text" else int, default=S,
+                   help=f"sequences per step{'; parallel streams, auto = from the corpus size' if task == 'text' else ''} "
+                        f"(default {d.batch_size})")
     m.add_argument("--seed", type=int, default=S, help=f"random seed (default {d.seed})")
     m.add_argument("--dtype", default=S, help=f"float32 or float64 (default {d.dtype})")
     m.add_argument("--clip-norm", dest="clip_norm", type=_float_or_none, default=S,
@@ -149,13 +159,6 @@ def flags_of(args) -> dict:
 
 @command("train", "train on your own data: forecast a series, model text, classify sequences", _train_args)
 def train(args) -> int:
-    from ..runs import os_errors_as_value_errors
-
-    with os_errors_as_value_errors():
-        return _train(args)
-
-
-def _train(args) -> int:
     from tqdm.auto import tqdm
 
     from ..training import config as C
@@ -187,15 +190,6 @@ def _train(args) -> int:
                              "see lstmkit train --help")
         file_values = C.read_toml(args.config) if args.config else {}
         cfg = C.resolve(task, file_values, flags_of(args))
-        from ..runs import default_run_dir
-
-        out = args.out if args.out is not None else str(default_run_dir(task))
-        try:
-            _, _, text = run_training(task, cfg, out=out, progress=False if no_progress else None, log=log)
-        except KeyboardInterrupt:
-            if (Path(out) / "checkpoint.npz").is_file():
-                print(f"lstmkit: the last finished epoch is saved; continue with: lstmkit train --resume {out}",
-                      file=sys.stderr)
-            raise
+        _, _, text = run_training(task, cfg, out=args.out, progress=False if no_progress else None, log=log)
     print(text)
     return 0

@@ -7,7 +7,7 @@ directory as JSON and is all that ``--resume`` needs.
 
 The defaults are what a practitioner expects today: the modern ``lstm`` cell with forget-gate bias 1
 (Jozefowicz et al. 2015), Adam, gradient clipping, early stopping on the validation loss, float32, and
-truncated BPTT with carried state for text streams.
+truncated BPTT with carried state for text streams, as many streams as leave an epoch 100 weight updates.
 """
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ class ForecastConfig(TrainConfig):
 @dataclass(frozen=True)
 class TextConfig(TrainConfig):
     algorithm: str = "tbptt"               # long streams: truncated BPTT, state carried across chunks
+    batch_size: int | str = "auto"         # parallel streams; "auto": from the corpus size (training.text.auto_streams)
     seq_len: int = 100                     # characters per chunk (TBPTT's k1 = k2)
     hidden_size: int = 128
     num_layers: int = 2                    # a stacked LSTM, as char-rnn
@@ -128,6 +129,9 @@ def read_toml(path) -> dict:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"--config: {p} is not valid TOML ({e})") from None
+    except RecursionError:                     # tomllib recurses per nesting level; a config is two levels deep
+        raise ValueError(f"--config: {p} is nested too deeply to be a training config; "
+                         f"a config holds keys and one [cell_options] table") from None
     base = p.resolve().parent
     for k in PATH_FIELDS:                      # paths in a config file are relative to the file
         if isinstance(data.get(k), str) and not Path(data[k]).is_absolute():
@@ -200,10 +204,23 @@ def _finish(task: str, cfg: TrainConfig, given: set[str], in_memory: bool = Fals
     if cfg.optimizer not in OPTIMIZERS:
         raise ValueError(f"--optimizer: unknown {cfg.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     cfg = dataclasses.replace(cfg, **changes)
-    V.positive_int("--hidden-size", cfg.hidden_size)
-    V.positive_int("--num-layers", cfg.num_layers)
+    # Sizes first, each under its own flag: the probe cell below would report them as --cell-option.
+    V.positive_int("--hidden-size", cfg.hidden_size, maximum=V.MAX_SIZE)
+    V.positive_int("--num-layers", cfg.num_layers, maximum=V.MAX_LAYERS)
+    if isinstance(cfg, TextConfig) and isinstance(cfg.batch_size, str):
+        if cfg.batch_size != "auto":
+            raise ValueError(f"--batch-size: expected a positive integer or 'auto' (streams from the corpus "
+                             f"size), got {cfg.batch_size!r}")
+    else:
+        V.positive_int("--batch-size", cfg.batch_size, maximum=V.MAX_SIZE)
+    if isinstance(cfg, ForecastConfig):
+        V.positive_int("--horizon", cfg.horizon, maximum=V.MAX_SIZE)
+        V.positive_int("--window", cfg.window, maximum=V.MAX_SIZE)
+        if cfg.season is not None:
+            V.positive_int("--season", cfg.season, maximum=V.MAX_SIZE)
+    if isinstance(cfg, TextConfig):
+        V.positive_int("--seq-len", cfg.seq_len, maximum=V.MAX_SIZE)
     V.positive_int("--epochs", cfg.epochs)
-    V.positive_int("--batch-size", cfg.batch_size)
     V.positive_float("--lr", cfg.lr)
     V.positive_float("--grad-norm-limit", cfg.grad_norm_limit)
     V.dtype("--dtype", cfg.dtype)
@@ -223,14 +240,8 @@ def _finish(task: str, cfg: TrainConfig, given: set[str], in_memory: bool = Fals
     if isinstance(cfg, ForecastConfig):
         if not cfg.target and not in_memory:
             raise ValueError("--target: required (the column to forecast)")
-        V.positive_int("--horizon", cfg.horizon)
-        V.positive_int("--window", cfg.window)
-        if cfg.season is not None:
-            V.positive_int("--season", cfg.season)
         if cfg.target_mode not in ("delta", "level"):
             raise ValueError(f"--target-mode: expected 'delta' or 'level', got {cfg.target_mode!r}")
-    if isinstance(cfg, TextConfig):
-        V.positive_int("--seq-len", cfg.seq_len)
     return cfg
 
 
@@ -249,6 +260,9 @@ def from_dict(d: dict) -> tuple[str, TrainConfig]:
     if unknown:
         raise ValueError(f"config: saved config has keys this lstmkit does not know ({', '.join(unknown)}); "
                          f"use the lstmkit release that wrote the run")
+    for key, value in d.items():               # a damaged config.json must not reach the network as a wrong type
+        ann = known[key].type if isinstance(known[key].type, str) else known[key].type.__name__
+        d[key] = _check_type(key, value, ann, "config")
     return task, CONFIGS[task](**d)
 
 
