@@ -35,6 +35,9 @@ def test_results_json_has_the_issue_schema(tmp_path, capsys):
     assert reproduce(ROW, "--quick", "--trials", "2", "--workers", "1", "--out", str(tmp_path)) == 0
     printed = capsys.readouterr().out
     assert "Experiment 3a" in printed and "| 3a-1 | lstm1997 |" in printed
+    # quick tables say above them that their budgets are capped (0 % there is not a result)
+    assert printed.index("**Quick mode**") < printed.index("Experiment 3a")
+    assert "budget ran out, not that the method fails" in (tmp_path / "results.md").read_text()
     doc = results(tmp_path, strip_wall=False)
     assert set(doc) == {"experiments", "run"} and doc["run"]["seed"] == 0 and doc["run"]["quick"] is True
     (e,) = doc["experiments"]

@@ -125,13 +125,18 @@ TITLES = {"1": "Experiment 1: embedded Reber grammar (Table 1)",
           "parity": "Parity (random weight guessing, NIPS'96 protocol)"}
 
 
+QUICK_NOTE = ("**Quick mode**: few trials and capped budgets (a trial stops after at most its quick budget of "
+              "sequences), so a low or 0 % success here means the budget ran out, not that the method fails; "
+              "the paper's protocol is the full run (`lstmkit reproduce all`, REPRODUCTION.md).")
+
+
 def tables(doc: dict) -> str:
-    """Markdown: one table per experiment, in the paper's order."""
+    """Markdown: one table per experiment, in the paper's order (after the quick-mode caveat, if quick)."""
     by_group: dict[str, list[dict]] = {}
     for e in doc["experiments"]:
         by_group.setdefault(e["experiment"], []).append(e)
     order = [g for g in experiment_groups() if g in by_group] + [g for g in by_group if g not in experiment_groups()]
-    parts = []
+    parts = [QUICK_NOTE] if doc["run"]["quick"] else []
     for g in order:
         parts.append(f"### {TITLES.get(g, g)}\n\n{HEADER}\n{RULE}\n" + "\n".join(row_line(e) for e in by_group[g]))
     return "\n\n".join(parts) + "\n"
@@ -157,13 +162,9 @@ def write(out, doc: dict) -> None:
 
 def plots(out, rows: Sequence[Experiment], results: dict[str, list[dict]]) -> list[Path]:
     """Learning curves (fraction of training sequences correct per chunk) of every trial: DIR/plots/<id>.png."""
-    try:
-        import matplotlib
+    from ..plots import pyplot, save_png
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plots needs matplotlib; pip install 'lstmkit[plot]'") from None
+    plt = pyplot()
     written = []
     for row in rows:
         trials = results.get(row.id, [])
@@ -183,8 +184,7 @@ def plots(out, rows: Sequence[Experiment], results: dict[str, list[dict]]) -> li
                 a.axvline(row.paper.sequences, color="k", ls="--", lw=0.8)
         fig.tight_layout()
         path = Path(out) / "plots" / f"{row.id}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
+        save_png(fig, path, dpi=100)
         plt.close(fig)
         written.append(path)
     return written
