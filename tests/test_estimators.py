@@ -1,11 +1,16 @@
-"""The sklearn-style estimators: constructor stores, get_params/set_params (clone-compatible), fit returns
-self, fitted attributes end in "_", predict/score shapes and meanings, determinism, clear errors."""
+"""The scikit-learn estimators: constructor stores, get_params/set_params (clone-compatible), fit returns
+self, fitted attributes end in "_", predict/score shapes and meanings, determinism, clear errors, and
+the lazy, optional import of scikit-learn. Its own estimator checks: test_sklearn_checks.py."""
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 import lstmkit
 from lstmkit import LSTMClassifier, LSTMForecaster, LSTMRegressor
@@ -14,11 +19,6 @@ from _train_data import sequences
 
 ESTIMATORS = [LSTMRegressor, LSTMForecaster, LSTMClassifier]
 SMALL = {"hidden_size": 6, "epochs": 3}
-
-
-def _clone(est):
-    """What sklearn.base.clone does: a new object of the class from get_params(deep=False)."""
-    return type(est)(**est.get_params(deep=False))
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
@@ -37,9 +37,9 @@ def test_get_set_params_and_clone(cls):
     est = cls(hidden_size=7, seed=3)
     assert est.get_params()["hidden_size"] == 7 and est.get_params()["seed"] == 3
     assert est.set_params(lr=0.01, epochs=5) is est and est.lr == 0.01 and est.epochs == 5
-    twin = _clone(est)
+    twin = clone(est)
     assert twin is not est and twin.get_params() == est.get_params()
-    with pytest.raises(ValueError, match="unknown parameter 'nope'"):
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
         est.set_params(nope=1)
     assert "hidden_size=7" in repr(est) and "lr=0.01" in repr(est)
 
@@ -121,8 +121,10 @@ def test_same_seed_same_model(cls):
 
 def test_errors_are_clear():
     xs, ys = sequences(12)
-    with pytest.raises(RuntimeError, match="call fit"):
-        LSTMClassifier().predict(xs)
+    for call in (lambda: LSTMClassifier().predict(xs), lambda: LSTMRegressor().predict(xs),
+                 lambda: LSTMForecaster().predict(), lambda: LSTMForecaster().score(np.arange(40.0))):
+        with pytest.raises(NotFittedError, match="not fitted yet. Call 'fit'"):
+            call()
     with pytest.raises(ValueError, match="hidden_size"):
         LSTMClassifier(hidden_size=0).fit(xs, ys)
     with pytest.raises(ValueError, match="12 labels"):
@@ -165,5 +167,44 @@ def test_labels_given_as_a_list_of_strings_or_objects_come_back_as_given():
 
 
 def test_exported_from_package():
-    assert {"LSTMRegressor", "LSTMForecaster", "LSTMClassifier"} <= set(lstmkit.__all__)
+    assert {"LSTMRegressor", "LSTMForecaster", "LSTMClassifier"} <= set(dir(lstmkit))
     assert lstmkit.LSTMClassifier is LSTMClassifier
+    with pytest.raises(AttributeError, match="no attribute 'LSTMNope'"):
+        lstmkit.LSTMNope
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_import_lstmkit_does_not_import_sklearn():
+    r = _python("import lstmkit, sys; from lstmkit import *; print('sklearn' in sys.modules); "
+                "lstmkit.LSTMRegressor; print('sklearn' in sys.modules)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "True"]             # loaded on first use of an estimator
+
+
+def test_without_sklearn_the_estimators_say_how_to_install_it():
+    r = _python("import sys; sys.modules['sklearn'] = None\n"            # as if not installed
+                "import lstmkit\nfrom lstmkit import *\nprint(lstmkit.LSTM.__name__)\n"
+                "try:\n    lstmkit.LSTMClassifier\nexcept ImportError as e:\n    print(e)")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "LSTM" and "pip install 'lstmkit[sklearn]'" in lines[1]
+
+
+def test_a_fitted_estimator_keeps_no_copy_of_its_training_data():
+    # predict goes through lstmkit.training.predictors (network + scaler), so pickling a fitted estimator
+    # does not carry the training sequences along (it did, as the task object, before from_run)
+    import pickle
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 40, 4))                          # 64,000 floats: 512 kB
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    clf = lstmkit.LSTMClassifier(hidden_size=4, epochs=1).fit(X, y)
+    blob = pickle.dumps(clf)
+    assert len(blob) < 60_000, len(blob)
+    np.testing.assert_array_equal(pickle.loads(blob).predict_proba(X[:5]), clf.predict_proba(X[:5]))
+    series = np.sin(np.arange(5000) / 7.0)
+    fc = lstmkit.LSTMForecaster(window=8, hidden_size=4, epochs=1).fit(series)
+    assert len(pickle.dumps(fc)) < 60_000 and fc.series_tail_.shape == (8, 1)

@@ -1,35 +1,61 @@
-"""scikit-learn-style estimators over the same training code as ``lstmkit train``.
+"""scikit-learn estimators over the same training code as ``lstmkit train``.
 
 ``LSTMRegressor``   sequences -> numbers (one vector per sequence, read at its last step)
 ``LSTMForecaster``  a series (plus optional exogenous columns) -> its next ``horizon`` values
 ``LSTMClassifier``  sequences -> class labels (numbers, strings or booleans; ``predict_proba`` too)
 
-The conventions of scikit-learn, without depending on it: the constructor only stores its
-arguments; ``get_params``/``set_params`` see exactly those (so ``sklearn.base.clone`` and grid
-searches work); ``fit`` validates, trains and returns ``self``; what was learned ends in ``_``
-(``net_``, ``history_``, ``best_epoch_``, ``n_features_in_``, ``classes_``, ...); ``score`` is R^2 for the
-regressors and accuracy for the classifier, higher is better.
+They need scikit-learn (``pip install 'lstmkit[sklearn]'``) and build on its ``BaseEstimator`` and
+mixins, so ``clone``, ``Pipeline``, ``GridSearchCV`` and ``cross_val_score`` treat them as their own;
+``import lstmkit`` loads this module only when an estimator is first used, because scikit-learn is
+optional and slow to import. As in scikit-learn: the constructor only stores its arguments; ``fit``
+validates, trains and returns ``self``; what was learned ends in ``_`` (``net_``, ``history_``,
+``best_epoch_``, ``n_features_in_``, ``classes_``, ...); ``score`` is R^2 for the regressors and accuracy
+for the classifier, higher is better. ``tests/test_sklearn_checks.py`` runs scikit-learn's estimator
+checks and lists the few that do not apply.
 
 Sequences (``X``) may be a float array (n, T, F), an array (n, T) of univariate sequences, or a list
-of n arrays (T_i, F) / (T_i,) of different lengths. Training holds out ``val_fraction`` of the data
-(in time order for the forecaster, stratified for the classifier) for early stopping and keeps the
-weights of the best validation epoch.
+of n arrays (T_i, F) / (T_i,) of different lengths. A 2-D X is therefore n sequences of T steps, not
+n rows of T features: ``n_features_in_`` counts the features of one step (1 for a 2-D X), and a 2-D X
+of another width is a batch of sequences of another length, which predict accepts. Training holds
+out ``val_fraction`` of the data (in time order for the forecaster, stratified for the classifier) for
+early stopping and keeps the weights of the best validation epoch.
 """
 from __future__ import annotations
 
-import inspect
 import re
 from numbers import Number
 
 import numpy as np
 
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+except ModuleNotFoundError as e:
+    if (e.name or "").partition(".")[0] != "sklearn":
+        raise
+    raise ImportError("lstmkit's estimators need scikit-learn, which is not installed; "
+                      "pip install 'lstmkit[sklearn]'") from None
+from sklearn.metrics import r2_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
 
 def _sequences(X, name: str = "X") -> list[np.ndarray]:
+    from scipy.sparse import issparse
+
+    if issparse(X):
+        raise TypeError(f"{name}: got a sparse {type(X).__name__}; sparse input is not supported (sequences are "
+                        f"dense), pass X.toarray()")
+    if not isinstance(X, (list, tuple, np.ndarray)) and hasattr(X, "__array__"):
+        X = np.asarray(X)                         # pandas and other array-likes: their values
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 3:
             seqs = list(X)
         elif X.ndim == 2:
             seqs = [row[:, None] for row in X]
+        elif X.ndim == 1:
+            raise ValueError(f"{name}: expected (n, T, F), (n, T) or a list of (T_i, F) arrays, got a 1-D array of "
+                             f"shape {X.shape}. Reshape your data: X.reshape(1, -1) if it is one univariate sequence, "
+                             f"X.reshape(-1, 1) if it is n sequences of one step")
         else:
             raise ValueError(f"{name}: expected (n, T, F), (n, T) or a list of (T_i, F) arrays, got shape {X.shape}")
     else:
@@ -41,13 +67,23 @@ def _sequences(X, name: str = "X") -> list[np.ndarray]:
         raise ValueError(f"{name}: got no sequences")
     out = []
     for i, s in enumerate(seqs):
+        if s.dtype == object:
+            try:
+                s = s.astype(np.float64)          # numbers held as Python objects, as scikit-learn takes them
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"{name}: sequence {i} holds a value that is not a number ({e}); "
+                                f"expected numbers") from None
+        if s.dtype.kind == "c":
+            raise ValueError(f"{name}: sequence {i} has dtype {s.dtype}. Complex data not supported; pass real "
+                             f"numbers (e.g. the real and imaginary parts as two features)")
         if s.dtype.kind not in "fiub":
             raise TypeError(f"{name}: sequence {i} has dtype {s.dtype}; expected numbers")
         s = s.astype(np.float64)
         if s.ndim == 1:
             s = s[:, None]
         if s.ndim != 2 or s.shape[0] < 1 or s.shape[1] < 1:
-            raise ValueError(f"{name}: sequence {i} has shape {s.shape}; expected (T_i, F) with T_i >= 1")
+            raise ValueError(f"{name}: sequence {i} has shape {s.shape}; expected (T_i, F) with T_i >= 1 steps and "
+                             f"F >= 1 features")
         if not np.isfinite(s).all():
             t, f = (int(v) for v in np.argwhere(~np.isfinite(s))[0])
             raise ValueError(f"{name}: sequence {i} has NaN/Inf at step {t}, feature {f}; clean or impute it first")
@@ -58,8 +94,15 @@ def _sequences(X, name: str = "X") -> list[np.ndarray]:
     return out
 
 
-class _LSTMEstimator:
-    """Shared parameters, get_params/set_params and the fit machinery."""
+def _at_least_two(xs: list) -> None:
+    # here rather than in the tasks: scikit-learn's checks look for "1 sample" in the message
+    if len(xs) < 2:
+        raise ValueError(f"X: got {len(xs)} sample (one sequence); training needs at least 2, one of them held "
+                         f"out for validation")
+
+
+class _LSTMEstimator(BaseEstimator):
+    """Shared parameters, tags and the fit machinery (get_params/set_params/repr are BaseEstimator's)."""
 
     _task = ""
 
@@ -82,29 +125,12 @@ class _LSTMEstimator:
         self.val_fraction = val_fraction
         self.verbose = verbose
 
-    # ---------------------------------------------------------------- sklearn protocol
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        # As scikit-learn: the parameters are the arguments of the most derived __init__.
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD)
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {k: getattr(self, k) for k in self._get_param_names()}
-
-    def set_params(self, **params):
-        valid = self._get_param_names()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"{type(self).__name__}.set_params: unknown parameter {k!r}; "
-                                 f"valid parameters: {', '.join(valid)}")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = {k: v for k, v in self.get_params().items() if not (k in defaults and _same(defaults[k], v))}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True      # (n, T, F); a 2-D X is (n, T), univariate sequences
+        tags.input_tags.allow_nan = False         # NaN/Inf are refused, naming the sequence, step and feature
+        tags.input_tags.sparse = False
+        return tags
 
     # ---------------------------------------------------------------- helpers
     def _config(self, extra: dict | None = None):
@@ -139,26 +165,53 @@ class _LSTMEstimator:
         self.n_epochs_ = result.state.epoch
         self.config_ = cfg
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
-            raise RuntimeError(f"{type(self).__name__}: call fit before predict/score (this instance is not fitted)")
+    _run_task = ""          # the lstmkit train task whose runs from_run accepts ("" = none)
+
+    @classmethod
+    def from_run(cls, run_dir):
+        """The fitted estimator of a finished ``lstmkit train`` run (predict at once; ``fit`` retrains).
+
+        The parameters are the run's config; the network, scaler and classes are the run's. Nothing of
+        the training data is read, so a run copied to another machine loads there.
+        """
+        from .runs import Run
+
+        run = Run.open(run_dir, "from_run")
+        if run.task != cls._run_task:
+            fits = {c._run_task: c.__name__ for c in (LSTMForecaster, LSTMClassifier)}
+            hint = (f"use {fits[run.task]}.from_run" if run.task in fits else
+                    "text runs answer through lstmkit.training.predictors.from_run(path) or lstmkit predict")
+            raise ValueError(f"from_run: {run.path} is a {run.task} run; {cls.__name__} loads "
+                             f"{cls._run_task or 'no'} runs; {hint}")
+        cfg = run.config()
+        est = cls(**{k: cfg[k] for k in cls._get_param_names() if k in cfg})
+        est.net_ = run.model()
+        est.history_ = run.metrics()
+        summary = run.summary() or {}
+        est.best_epoch_ = summary.get("best_epoch")
+        est.n_epochs_ = summary.get("epochs_run", len(est.history_))
+        from .training import config as C
+
+        est.config_ = C.from_dict(cfg)[1]
+        est._load_run(run, summary)
+        return est
+
+    def _load_run(self, run, summary: dict) -> None:
+        raise NotImplementedError
+
+    def _fitted_sequences(self, X) -> list[np.ndarray]:
+        """X's sequences for predict: fitted first, then the feature count of fit (in scikit-learn's words)."""
+        check_is_fitted(self)
+        xs = _sequences(X)
+        F = xs[0].shape[1]
+        if F != self.n_features_in_:
+            raise ValueError(f"X has {F} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                             f"features as input (per step: F of (n, T, F) and (T_i, F), 1 for (n, T)); pass "
+                             f"sequences of {self.n_features_in_} features")
+        return xs
 
 
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b) if not isinstance(a, np.ndarray) else False
-    except (ValueError, TypeError):
-        return False
-
-
-def _r2(y, p) -> float:
-    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
-    ss_res = float(np.sum((y - p) ** 2))
-    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
-    return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
-
-
-class LSTMRegressor(_LSTMEstimator):
+class LSTMRegressor(RegressorMixin, _LSTMEstimator):
     """Sequences -> one number (or vector) each.
 
     >>> import numpy as np
@@ -170,6 +223,11 @@ class LSTMRegressor(_LSTMEstimator):
 
     _task = "classify"     # the config fields of sequence tasks; the training task is RegressTask
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True      # y (n, k): k outputs of one readout
+        return tags
+
     def fit(self, X, y):
         from .training.common import build_network
         from .training.regress import RegressTask
@@ -177,33 +235,26 @@ class LSTMRegressor(_LSTMEstimator):
         if self.algorithm != "bptt":
             raise ValueError(f"algorithm: LSTMRegressor trains with 'bptt', got {self.algorithm!r}")
         xs = _sequences(X)
-        y = np.asarray(y, dtype=np.float64)
+        y = np.asarray(validate_data(self, y=y, multi_output=True, y_numeric=True), dtype=np.float64)
         if y.ndim not in (1, 2) or y.shape[0] != len(xs):
             raise ValueError(f"y: expected {len(xs)} targets (n,) or (n, k), got shape {y.shape}")
-        if not np.isfinite(y).all():
-            raise ValueError("y: contains NaN or Inf")
+        _at_least_two(xs)
         cfg = self._config()
         task = RegressTask(xs, y, cfg)
         self._train(task, build_network(cfg, xs[0].shape[1], task.K, "identity"), cfg)
         self.n_features_in_ = xs[0].shape[1]
         self.x_scaler_, self.y_scaler_, self.n_outputs_ = task.x_scaler, task.y_scaler, task.K
         self._y_1d = y.ndim == 1
-        self._task_obj = task
         return self
 
     def predict(self, X) -> np.ndarray:
-        self._check_fitted()
-        xs = _sequences(X)
-        if xs[0].shape[1] != self.n_features_in_:
-            raise ValueError(f"X: expected {self.n_features_in_} features, got {xs[0].shape[1]}")
-        t = self._task_obj
-        z = t.outputs_scaled(self.net_, [self.x_scaler_.transform(s).astype(t.dtype) for s in xs])
+        from .training.common import last_step_outputs
+
+        xs = self._fitted_sequences(X)
+        dtype = self.net_.dtype
+        z = last_step_outputs(self.net_, [self.x_scaler_.transform(s).astype(dtype) for s in xs], dtype)
         p = self.y_scaler_.inverse(z)
         return p[:, 0] if self._y_1d else p
-
-    def score(self, X, y) -> float:
-        """Coefficient of determination R^2 of the predictions (as scikit-learn's regressors)."""
-        return _r2(np.asarray(y, dtype=np.float64), self.predict(X))
 
 
 class LSTMForecaster(_LSTMEstimator):
@@ -213,6 +264,12 @@ class LSTMForecaster(_LSTMEstimator):
     ``predict(y=None, X=None)``: the ``horizon`` values after the end of y (default: the training
     series), shape (horizon,). ``score(y, X=None)``: R^2 over every window of y.
 
+    Not a scikit-learn regressor (no RegressorMixin): predict forecasts what follows a series rather
+    than one target per row of X, so scikit-learn's regressor tools (``scoring="r2"``, stacking, the
+    regressor checks) do not apply. Positionally, ``fit(y, X)`` is what scikit-learn's tools call
+    ``fit(X, y)``: ``GridSearchCV`` and ``cross_val_score`` with a ``TimeSeriesSplit`` (contiguous,
+    time-ordered folds) work and rank by ``score``.
+
     >>> import numpy as np
     >>> y = np.sin(np.arange(200) / 4.0)
     >>> f = LSTMForecaster(window=16, horizon=3, hidden_size=8, epochs=2).fit(y)
@@ -221,6 +278,7 @@ class LSTMForecaster(_LSTMEstimator):
     """
 
     _task = "forecast"
+    _run_task = "forecast"          # from_run loads runs of lstmkit train forecast
 
     def __init__(self, window=24, horizon=1, target_mode="delta", season=None, hidden_size=32, num_layers=1,
                  cell="lstm", cell_options=None, algorithm="bptt", optimizer="adam", lr=1e-3, epochs=200,
@@ -234,6 +292,15 @@ class LSTMForecaster(_LSTMEstimator):
         self.horizon = horizon
         self.target_mode = target_mode
         self.season = season
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # scikit-learn's X is the series (1-D); its y, the exogenous columns, is optional
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = False
+        tags.target_tags.required = False
+        return tags
 
     def _values(self, y, X, name="y") -> np.ndarray:
         y = np.asarray(y)
@@ -269,8 +336,26 @@ class LSTMForecaster(_LSTMEstimator):
         self.seasonal_period_ = task.period
         self.baselines_ = task.baselines()
         self.validation_ = task.evaluate(self.net_)
-        self._task_obj = task
+        self.series_tail_ = values[-self.window:]        # (W, 1+f): what predict() forecasts after
         return self
+
+    def _load_run(self, run, summary: dict) -> None:
+        from .data.scaling import Scaler
+
+        state = run.data_state()
+        self.scaler_ = Scaler.from_dict(state["scaler"])
+        self.n_features_in_ = len(state["columns"]) - 1
+        self.seasonal_period_ = state["seasonal_period"]
+        self.baselines_ = summary.get("baselines")
+        v = summary.get("validation", {})
+        self.validation_ = {"val_loss": v.get("loss"), "val_rmse": v.get("rmse"), "val_mae": v.get("mae")}
+        self.series_tail_ = None                        # the training series stays where it was
+
+    def _predictor(self):
+        from .training.predictors import ForecastPredictor
+
+        cols = ["y"] + [f"x{j}" for j in range(self.n_features_in_)]
+        return ForecastPredictor(self.net_, self.scaler_, cols, self.window, self.horizon, self.target_mode)
 
     def _check_X(self, X, y):
         if (X is None) != (self.n_features_in_ == 0):
@@ -278,35 +363,30 @@ class LSTMForecaster(_LSTMEstimator):
                              f"pass {'X' if self.n_features_in_ else 'no X'}")
 
     def predict(self, y=None, X=None) -> np.ndarray:
-        self._check_fitted()
-        t = self._task_obj
+        check_is_fitted(self)
         if y is None:
             if X is not None:
                 raise ValueError("X: without y, predict forecasts after the training series; pass no X")
-            return t.predict(self.net_, np.array([t.values.shape[0] - 1]))[0]
+            if self.series_tail_ is None:
+                raise ValueError("y: this forecaster was loaded from a run, which keeps no training series; "
+                                 "pass y (and X), the series to forecast after")
+            return self._predictor().forecast(self.series_tail_)
         self._check_X(X, y)
         v = self._values(y, X)
         if v.shape[0] < self.window:
             raise ValueError(f"y: needs at least window = {self.window} values, got {v.shape[0]}")
-        z = t.scaler.transform(v).astype(t.z.dtype)
-        p = t.predict_scaled(self.net_, np.array([v.shape[0] - 1]), z)
-        return t.to_units(p)[0]
+        return self._predictor().forecast(v)
 
     def score(self, y, X=None) -> float:
         """R^2 of the forecasts over every window of y (all leads together)."""
-        from .data import series as S
-
-        self._check_fitted()
+        check_is_fitted(self)
         self._check_X(X, y)
         v = self._values(y, X)
         W, H = self.window, self.horizon
         if v.shape[0] < W + H:
             raise ValueError(f"y: needs at least window + horizon = {W + H} values, got {v.shape[0]}")
-        t = self._task_obj
-        z = t.scaler.transform(v).astype(t.z.dtype)
-        origins = np.arange(W - 1, v.shape[0] - H)
-        pred = t.to_units(t.predict_scaled(self.net_, origins, z))
-        return _r2(S.future(v[:, 0], origins, H).ravel(), pred.ravel())
+        b = self._predictor().backtest(v)
+        return float(r2_score(b["actual"].ravel(), b["forecast"].ravel()))
 
 
 def _label_kind(v) -> str:
@@ -325,7 +405,15 @@ def _labels(y, n: int) -> np.ndarray:
     Checked before NumPy converts them: np.asarray([1, "one"]) would silently make 1 the string "1", and
     predictions would then never equal the labels they came from.
     """
+    if y is None:
+        raise ValueError(f"y: expected {n} labels (one per sequence); the classifier requires y to be passed, but "
+                         f"the target y is None")
+    if not isinstance(y, (list, tuple)):
+        y = np.asarray(y)                         # pandas and other array-likes: their values
     arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = column_or_1d(arr, warn=True)        # a column vector: scikit-learn's DataConversionWarning, then 1-D
+        y = arr if isinstance(y, np.ndarray) else [row[0] for row in y]
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"y: expected {n} labels (one number or string per sequence), got shape {arr.shape}")
     if arr.dtype.kind == "S":
@@ -339,12 +427,13 @@ def _labels(y, n: int) -> np.ndarray:
             arr = np.asarray(arr.tolist())        # NumPy picks int, float, str or bool from the values
     if arr.dtype.kind not in "biufU":
         raise ValueError(f"y: expected numbers, strings or booleans as class labels, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError("y: a label is NaN; every sequence needs a class label")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError("y: a label is NaN or Inf; every sequence needs a class label")
+    check_classification_targets(arr)             # refuses a regression target: "Unknown label type: continuous"
     return arr
 
 
-class LSTMClassifier(_LSTMEstimator):
+class LSTMClassifier(ClassifierMixin, _LSTMEstimator):
     """Sequences -> class labels (read at each sequence's last step).
 
     >>> import numpy as np
@@ -356,6 +445,7 @@ class LSTMClassifier(_LSTMEstimator):
     """
 
     _task = "classify"
+    _run_task = "classify"          # from_run loads runs of lstmkit train classify
 
     def __init__(self, hidden_size=32, num_layers=1, cell="lstm", cell_options=None, algorithm="bptt",
                  optimizer="adam", lr=3e-3, epochs=100, batch_size=32, seed=0, dtype="float32", clip_norm=1.0,
@@ -371,29 +461,33 @@ class LSTMClassifier(_LSTMEstimator):
 
         xs = _sequences(X)
         y = _labels(y, len(xs))
+        _at_least_two(xs)
         classes, idx = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(f"y: only one class ({classes.tolist()[0]!r}); classification needs at least two")
         cfg = self._config()
         task = ClassifyTask(xs, [str(i) for i in idx], cfg, classes=[str(i) for i in range(classes.size)])
         self._train(task, build_network(cfg, xs[0].shape[1], task.K, task.activation), cfg)
         self.classes_ = classes
         self.n_features_in_ = xs[0].shape[1]
         self.scaler_ = task.scaler
-        self._task_obj = task
         return self
 
+    def _load_run(self, run, summary: dict) -> None:
+        from .data.scaling import Scaler
+
+        state = run.data_state()
+        self.classes_ = np.asarray(state["classes"])
+        self.n_features_in_ = len(state["features"])
+        self.scaler_ = Scaler.from_dict(state["scaler"])
+
     def predict_proba(self, X) -> np.ndarray:
-        self._check_fitted()
-        xs = _sequences(X)
-        if xs[0].shape[1] != self.n_features_in_:
-            raise ValueError(f"X: expected {self.n_features_in_} features, got {xs[0].shape[1]}")
-        t = self._task_obj
-        out = t.outputs(self.net_, [self.scaler_.transform(s).astype(t.dtype) for s in xs])
-        return out / out.sum(axis=1, keepdims=True)
+        from .training.predictors import ClassifyPredictor
+
+        xs = self._fitted_sequences(X)
+        names = [str(c) for c in self.classes_]
+        return ClassifyPredictor(self.net_, self.scaler_, names, [""] * self.n_features_in_).proba(xs)
 
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)          # checks fitted first
         return self.classes_[proba.argmax(axis=1)]
-
-    def score(self, X, y) -> float:
-        """Accuracy (as scikit-learn's classifiers)."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))

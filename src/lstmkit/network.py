@@ -82,6 +82,11 @@ class Module:
     def config(self) -> dict[str, Any]:  # pragma: no cover - every subclass overrides
         raise TypeError(f"{type(self).__name__} cannot be saved")
 
+    def __getstate__(self) -> dict[str, Any]:
+        # pickle (an estimator in a Pipeline, a Dask task) without the last forward's activations, which
+        # only backward reads and which hold a whole batch: (T, B, ...) arrays per layer
+        return {k: (None if k == "_last" else v) for k, v in self.__dict__.items()}
+
 
 class LSTM(Module):
     """A stack of recurrent layers.
