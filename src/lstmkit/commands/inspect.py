@@ -25,64 +25,46 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="PREFIX", help="output prefix (default RUN_DIR/inspect/<input name>)")
 
 
-def _sequence(run, task: str, args):
-    """The input sequence (T, I) in the model's units, and the raw input for the figure."""
-    from ..data.scaling import Scaler
+def _sequence(pred, task: str, args):
+    """The input sequence (T, I) in the model's units, and the raw input for the figure.
 
-    state = run.data_state()
-    cfg = run.config()
+    The run's predictor reads FILE (``lstmkit.training.predictors``), as ``lstmkit predict`` does.
+    """
     if task == "forecast":
-        from ..data.series import load_series
-
-        s = load_series(args.input, cfg["target"], cfg["features"], cfg["date"], what="--input")
-        raw = s.values
-        return Scaler.from_dict(state["scaler"]).transform(raw), raw
+        raw = pred.read(args.input).values
+        return pred.scaler.transform(raw), raw
     if task == "text":
-        from ..data.table import read_text
         from ..data.text import encode, one_hot
 
-        text = read_text(args.input, "--input")
-        if not text:
-            raise ValueError(f"--input: {args.input} is empty")
-        ids = encode(text[: args.max_steps], state["vocab"], "--input")
-        return one_hot(ids[:, None], len(state["vocab"]), np.float64)[:, 0], ids[:, None].astype(np.float64)
-    from ..data.sequences import load_sequences
-
-    seqs = load_sequences(args.input, None, cfg["id_col"], cfg["time_col"], cfg["label_col"],
-                          cfg["features"] if Path(args.input).suffix.lower() != ".npz" else None, need_label=False,
-                          what="--input")
+        ids = encode(pred.read(args.input)[: args.max_steps], pred.vocab, "--input")
+        return one_hot(ids[:, None], len(pred.vocab), np.float64)[:, 0], ids[:, None].astype(np.float64)
+    seqs = pred.read(args.input)
     if not 0 <= args.index < len(seqs):
         raise UsageError(f"--index: {args.input} has {len(seqs)} sequences (0..{len(seqs) - 1}), got {args.index}")
     raw = seqs.x[args.index]
-    if raw.shape[1] != len(state["features"]):
-        raise ValueError(f"--input: sequences have {raw.shape[1]} features, the model was trained on "
-                         f"{len(state['features'])}")
-    return Scaler.from_dict(state["scaler"]).transform(raw), raw
+    return pred.scaler.transform(raw), raw
 
 
 @command("inspect", "gate activations and cell states of a trained model over one sequence (PNG, npz, csv)", _args)
 def inspect(args) -> int:
-    from ..runs import os_errors_as_value_errors
-
-    with os_errors_as_value_errors():
-        return _inspect(args)
-
-
-def _inspect(args) -> int:
     from ..plots import internals_figure
-    from .._atomic import atomic_write_bytes
+    from .._atomic import atomic_write_bytes, check_file_target
     from ..runs import Run
+    from ..training.predictors import from_run
 
     if args.max_steps < 1:
         raise UsageError(f"--max-steps: expected >= 1, got {args.max_steps}")
     run = Run.open(args.run_dir)
     task = run.task
-    net = run.model()
-    x, raw = _sequence(run, task, args)
+    prefix = Path(args.out) if args.out else run.path / "inspect" / Path(args.input).stem
+    for ext in (".png", ".npz", ".csv"):
+        check_file_target(f"{prefix}{ext}", "--out")
+    pred = from_run(run)
+    net = pred.net
+    x, raw = _sequence(pred, task, args)
     x, raw = x[: args.max_steps], raw[: args.max_steps]
     out, _ = net.forward(np.ascontiguousarray(x, dtype=net.dtype))          # unbatched: (T, I) -> (T, O)
     internals = {k: np.asarray(v, dtype=np.float64) for k, v in net.internals().items()}
-    prefix = Path(args.out) if args.out else run.path / "inspect" / Path(args.input).stem
     try:
         prefix.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -95,7 +77,7 @@ def _inspect(args) -> int:
         ",".join([str(int(r[0]))] + [f"{v:.6g}" for v in r[1:]]) for r in table) + "\n"
     internals_figure(internals, f"{prefix}.png", raw if task != "text" else None,
                      title=f"{task} model on {Path(args.input).name}: gates and cell states over {x.shape[0]} steps")
-    atomic_write_bytes(f"{prefix}.npz", buf.getvalue())
-    atomic_write_bytes(f"{prefix}.csv", text.encode())
+    atomic_write_bytes(f"{prefix}.npz", buf.getvalue(), what="--out")
+    atomic_write_bytes(f"{prefix}.csv", text.encode(), what="--out")
     print(f"{prefix}.png\n{prefix}.npz\n{prefix}.csv")
     return 0

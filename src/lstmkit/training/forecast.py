@@ -15,6 +15,7 @@ import numpy as np
 from ..data import series as S
 from ..data.scaling import Scaler
 from .common import batches, bptt_epoch, rtrl1997_learner
+from .predictors import predict_scaled
 
 
 class ForecastTask:
@@ -91,16 +92,8 @@ class ForecastTask:
     # ---------------------------------------------------------------- prediction
     def predict_scaled(self, net, origins: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
         """(n, H) standardised target levels forecast from these origins (of ``z``, default the task's)."""
-        z = self.z if z is None else z
-        out = []
-        for start in range(0, len(origins), 1024):
-            o = origins[start : start + 1024]
-            y, _ = net.forward(S.windows(z, o, self.cfg.window))
-            p = y[-1].astype(np.float64)                                 # (b, H)
-            if self.cfg.target_mode == "delta":
-                p = p + z[o, 0].astype(np.float64)[:, None]
-            out.append(p)
-        return np.concatenate(out) if out else np.zeros((0, self.cfg.horizon))
+        return predict_scaled(net, self.z if z is None else z, origins, self.cfg.window, self.cfg.horizon,
+                              self.cfg.target_mode)
 
     def to_units(self, scaled: np.ndarray) -> np.ndarray:
         return scaled * self.scaler.scale[0] + self.scaler.mean[0]
