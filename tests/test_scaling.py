@@ -38,8 +38,9 @@ def test_a_forecaster_in_units_of_1e_13_forecasts_as_in_units_of_1():
     kw = dict(window=12, hidden_size=4, epochs=3, dtype="float64")
     unit = _no_warnings(lstmkit.LSTMForecaster(**kw).fit, y)
     tiny = _no_warnings(lstmkit.LSTMForecaster(**kw).fit, 1e-13 * y)
-    n = tiny._task_obj.split.n_train
-    np.testing.assert_allclose(tiny._task_obj.z[:n].std(axis=0), 1.0, rtol=1e-12)   # not "constant"
+    n = int(round(0.8 * 240))                                     # the training rows (val_fraction 0.2)
+    z = tiny.scaler_.transform((1e-13 * y)[:, None])
+    np.testing.assert_allclose(z[:n].std(axis=0), 1.0, rtol=1e-12)                 # not "constant"
     np.testing.assert_allclose(tiny.predict() / 1e-13, unit.predict(), rtol=1e-6)
 
 
