@@ -80,3 +80,15 @@ def test_the_forecaster_names_the_overflow_instead_of_nan_downstream():
     with pytest.raises(ValueError, match="too large to standardise in float64") as e:
         lstmkit.LSTMForecaster(window=8, hidden_size=4, epochs=1).fit(y)
     assert "NaN" not in str(e.value)
+
+
+def test_train_names_the_column_in_its_warning(tmp_path, recwarn):
+    from lstmkit.cli import main
+
+    rows = ["date,y,flat"] + [f"{2000 + i // 12}-{i % 12 + 1:02d},{i % 7},5" for i in range(120)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    assert main(["train", "forecast", "--data", str(tmp_path / "s.csv"), "--target", "y", "--features", "flat",
+                 "--epochs", "1", "--hidden-size", "4", "--out", str(tmp_path / "r"), "--no-progress",
+                 "--quiet"]) == 0
+    said = [str(w.message) for w in recwarn if issubclass(w.category, DataWarning)]
+    assert len(said) == 1 and said[0].startswith("column 'flat' is constant on the training data")

@@ -59,7 +59,8 @@ class ClassifyTask:
                                                         np.random.default_rng([cfg.seed, 2]))
         F = xs[0].shape[1]
         self.features = features or [f"x{j}" for j in range(F)]
-        self.scaler = Scaler.fit(np.concatenate([xs[i] for i in self.train_idx]))
+        self.scaler = Scaler.fit(np.concatenate([xs[i] for i in self.train_idx]),
+                                 names=[f"feature {f!r}" for f in self.features] if features else None)
         self.dtype = np.dtype(cfg.dtype)
         self.xs = [self.scaler.transform(s).astype(self.dtype) for s in xs]
         self.K = len(self.classes)

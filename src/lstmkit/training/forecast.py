@@ -36,7 +36,7 @@ class ForecastTask:
         N, W, H = values.shape[0], cfg.window, cfg.horizon
         self.n_val = max(H, int(round(cfg.val_fraction * N)))
         self.split = S.split_origins(N, W, H, self.n_val)
-        self.scaler = Scaler.fit(values[: self.split.n_train])
+        self.scaler = Scaler.fit(values[: self.split.n_train], names=[f"column {c!r}" for c in self.columns])
         self.z = self.scaler.transform(values).astype(cfg.dtype)        # (N, F) standardised inputs
         self.y = values[:, 0]                                           # target in data units
         if cfg.season is not None:
