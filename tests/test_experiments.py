@@ -197,7 +197,7 @@ def test_index_only_2c_sampler_draws_what_the_task_draws():
 
 # ------------------------------------------------------------------------------------------- real trials
 def strip(rec):
-    return {k: v for k, v in rec.items() if k != "wall_s"}
+    return {k: v for k, v in rec.items() if k not in ("wall_s", "time_s")}
 
 
 def test_2c_trains_on_index_inputs_with_the_results_of_dense_one_hot_inputs(monkeypatch):
@@ -257,3 +257,22 @@ def test_2c_without_recurrent_connections_learns_at_about_the_papers_count():
     assert r["test_size"] == 10_000 and r["test_wrong"] <= 10
     paper_row = dataclasses.replace(EXPERIMENTS["2c-2"].effective(quick=True), max_sequences=2 * e.paper.sequences)
     assert not run_trial(paper_row, 0, 0)["solved"]
+
+
+@pytest.mark.parametrize("rid", ["6a", "3a-modern"])
+def test_trial_records_where_its_time_went(rid):
+    exp = EXPERIMENTS[rid].effective(True)
+    rec = run_trial(dataclasses.replace(exp, max_sequences=min(exp.max_sequences, 2_000)), 0)
+    t = rec["time_s"]
+    assert set(t) == {"data", "train", "criteria", "checks", "final_test", "other"}
+    parts = [t[k] for k in ("data", "train", "criteria", "checks", "final_test")]
+    assert min(parts) >= 0 and t["train"] > 0 and t["criteria"] > 0 and t["final_test"] > 0
+    assert sum(parts) <= rec["wall_s"] + 1e-3 and t["other"] >= -1e-3
+
+
+def test_a_trial_that_ends_before_the_cell_is_added_is_still_tested():
+    # 2a starts with the output units alone (sequential construction); a budget spent before the plateau
+    # that adds the cell used to crash the final test (Readout.forward takes no lengths)
+    rec = run_trial(dataclasses.replace(EXPERIMENTS["2a"].effective(True), max_sequences=200), 0)
+    assert "grown_at" not in rec["details"] and not rec["solved"]
+    assert rec["test_size"] == 2 and rec["sequences"] == 200 and np.isfinite(rec["test_error"])

@@ -16,7 +16,8 @@
 guessing rows), or the budget spent when it did not; ``mean/median/min/max_sequences`` are over the solved
 trials only, as the paper's means are; ``ratio`` is our mean over the paper's (None without both).
 ``test_wrong`` of ``test_size`` fresh sequences after training; ``test_error`` is the task's mean error on
-them (absolute error; Exp 3c: difference to the noise-free target). ``wall_s`` is the only field that is
+them (absolute error; Exp 3c: difference to the noise-free target). ``wall_s`` and ``time_s`` (the wall time
+split into data, train, criteria, checks, final_test and other; in trial files) are the only fields that are
 not reproducible bit for bit.
 """
 from __future__ import annotations

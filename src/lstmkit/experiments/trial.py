@@ -21,14 +21,22 @@ judged with the task's own criteria after the chunk, and fed to the stopping rul
 fires (or the net grows) inside a chunk, the weights of the chunk's start are restored and the chunk is
 retrained up to that sequence, which reproduces the same weights bit for bit; so the reported count and the
 tested network are exactly those of the sequence at which the rule held.
+
+Where the time goes: ``record["time_s"]`` splits the trial's wall time into ``data`` (drawing training
+sequences), ``train`` (the learner, retraining after a rewind included), ``criteria`` (the task's per-sequence
+criteria and the stopping rule), ``checks`` (drawing and running the tests the rule asks for), ``final_test``
+and ``other`` (set-up, copies, bookkeeping). Like ``wall_s`` it varies from run to run and is the only other
+such field; ``benchmarks/bench_trial_time.py`` tables it per row.
 """
 from __future__ import annotations
 
 import time
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
+from ..network import Readout
 from ..tasks import Batch
 from ..tasks.base import last_step_mask, step_mask
 from .configs import Experiment
@@ -40,6 +48,29 @@ SPARSE_PIECE = 100     # the same for index-only inputs (evaluated one sequence 
 SPARSE_INPUTS = 64     # 2c test batches with more input units than this are drawn without dense inputs
 CURVE_POINTS = 400     # learning curves are thinned to at most this many points
 GROW_CAP = 1           # sequential construction adds at most this many blocks (2a/2b: one cell)
+
+
+# ------------------------------------------------------------------------------------------- time
+class _Clock:
+    """Seconds per part of a trial (``record["time_s"]``); ``with clock("train"): ...`` adds to a part."""
+
+    PARTS = ("data", "train", "criteria", "checks", "final_test")
+
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.s = dict.fromkeys(self.PARTS, 0.0)
+
+    @contextmanager
+    def __call__(self, part: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.s[part] += time.perf_counter() - t
+
+    def record(self) -> dict[str, float]:
+        total = time.perf_counter() - self.t0
+        return {**{k: round(v, 4) for k, v in self.s.items()}, "other": round(total - sum(self.s.values()), 4)}
 
 
 # ------------------------------------------------------------------------------------------- seeds
@@ -194,6 +225,9 @@ class _Online:
 def _outputs(model, task, batch: Batch, learner=None) -> np.ndarray:
     """Outputs of frozen weights: one batched forward, or for index-only inputs (``x`` of width 0) one
     sequence at a time through the rtrl1997 learner's kernel."""
+    if isinstance(model, Readout):        # 2a/2b before sequential construction added the cell: per step
+        out = model.forward(batch.x.astype(model.dtype, copy=False))
+        return np.asarray(out, dtype=np.float64) * batch.step_mask[:, :, None]
     if learner is None or batch.x.shape[2] > 0:
         out, _ = model.forward(batch.x.astype(model.dtype, copy=False), lengths=batch.lengths)
         return np.asarray(out, dtype=np.float64)
@@ -255,8 +289,9 @@ class _Curve:
 
 
 # ------------------------------------------------------------------------------------------- training loops
-def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rng, details: dict):
+def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rng, details: dict, clock=None):
     """Online training until the rule stops it or the budget is spent; returns (learner, solved, sequences)."""
+    clock = clock or _Clock()
     from ..learn.rtrl1997 import Plateau, add_block
 
     lrn = _Online(exp, model)
@@ -266,7 +301,8 @@ def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rn
     one_hot_idx = exp.method == "lstm1997"
     while n < exp.max_sequences:
         C = min(CHUNK, exp.max_sequences - n)
-        b = data.train(CHUNK)            # always a whole chunk, so the data never depend on the budget
+        with clock("data"):
+            b = data.train(CHUNK)        # always a whole chunk, so the data never depend on the budget
         L_ = b.lengths
         X = np.ascontiguousarray(b.x.transpose(1, 0, 2))
         Y = np.ascontiguousarray(b.y.transpose(1, 0, 2))
@@ -284,30 +320,34 @@ def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rn
         start = 0
         while start < C:
             snap = lrn.model.flat.copy()
-            for i in range(start, C):
-                train(i)
+            with clock("train"):
+                for i in range(start, C):
+                    train(i)
             if not np.all(np.isfinite(losses[start:C])):
                 details["diverged_at"] = n + start + int(np.argmin(np.isfinite(losses[start:C]))) + 1
                 return lrn, False, n + C
-            correct = task.correct(b, out)
-            error = task.error(b, out)
-            event, grow, at = CONTINUE, False, C - 1
-            for i in range(start, C):
-                event = monitor.observe(n + i + 1, float(error[i]), bool(correct[i]))
-                grow = plateau is not None and blocks < GROW_CAP and plateau.update(float(losses[i]))
-                if event != CONTINUE or grow:
-                    at = i
-                    break
+            with clock("criteria"):
+                correct = task.correct(b, out)
+                error = task.error(b, out)
+                event, grow, at = CONTINUE, False, C - 1
+                for i in range(start, C):
+                    event = monitor.observe(n + i + 1, float(error[i]), bool(correct[i]))
+                    grow = plateau is not None and blocks < GROW_CAP and plateau.update(float(losses[i]))
+                    if event != CONTINUE or grow:
+                        at = i
+                        break
             if at < C - 1:                     # the weights at sequence `at`: back to the start, retrain
                 lrn.model.flat[...] = snap
-                for i in range(start, at + 1):
-                    train(i)
+                with clock("train"):
+                    for i in range(start, at + 1):
+                        train(i)
             curve.add(n + at + 1, error[start:at + 1], correct[start:at + 1])
             if event == STOP:
                 return lrn, True, n + at + 1
             if event == TEST:
-                wrong, size, mean_err, _ = _score(task, data.check(), lambda bb: lrn.outputs(task, bb),
-                                                  early_exit=exp.stop.early_exit)
+                with clock("checks"):
+                    wrong, size, mean_err, _ = _score(task, data.check(), lambda bb: lrn.outputs(task, bb),
+                                                      early_exit=exp.stop.early_exit)
                 if monitor.judge(n + at + 1, wrong, size, mean_err):
                     return lrn, True, n + at + 1
             if grow:
@@ -319,8 +359,9 @@ def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rn
     return lrn, False, n
 
 
-def _train_modern(exp, task, net, data: _Data, monitor, curve: _Curve, details: dict):
+def _train_modern(exp, task, net, data: _Data, monitor, curve: _Curve, details: dict, clock=None):
     """Minibatch full BPTT with Adam; the rule sees every sequence's error before the minibatch's step."""
+    clock = clock or _Clock()
     from ..learn.bptt import loss_and_gradient
     from ..learn.optim import Adam
 
@@ -328,27 +369,35 @@ def _train_modern(exp, task, net, data: _Data, monitor, curve: _Curve, details: 
     n = 0
     while n < exp.max_sequences:
         B = exp.batch_size               # the last minibatch may pass the budget by up to B - 1 sequences
-        b = data.train(B)
-        value, out, _ = loss_and_gradient(net, b.x.astype(net.dtype, copy=False), b.y, loss="half_sse",
-                                          lengths=b.lengths, target_mask=b.target_mask, reduction="mean")
+        with clock("data"):
+            b = data.train(B)
+        with clock("train"):
+            value, out, _ = loss_and_gradient(net, b.x.astype(net.dtype, copy=False), b.y, loss="half_sse",
+                                              lengths=b.lengths, target_mask=b.target_mask, reduction="mean")
         if not np.isfinite(value):
             details["diverged_at"] = n + 1
             return False, n + B
         out = np.asarray(out, dtype=np.float64)
-        correct, error = task.correct(b, out), task.error(b, out)
-        test_now = False
-        for i in range(B):
-            event = monitor.observe(n + i + 1, float(error[i]), bool(correct[i]))
-            if event == STOP:
-                curve.add(n + i + 1, error[:i + 1], correct[:i + 1])
-                return True, n + i + 1
-            test_now |= event == TEST
-        opt.step(net.flat, net.grad_flat)
+        with clock("criteria"):
+            correct, error = task.correct(b, out), task.error(b, out)
+            test_now, stop_at = False, None
+            for i in range(B):
+                event = monitor.observe(n + i + 1, float(error[i]), bool(correct[i]))
+                if event == STOP:
+                    stop_at = i
+                    break
+                test_now |= event == TEST
+        if stop_at is not None:
+            curve.add(n + stop_at + 1, error[:stop_at + 1], correct[:stop_at + 1])
+            return True, n + stop_at + 1
+        with clock("train"):
+            opt.step(net.flat, net.grad_flat)
         n += B
         curve.add(n, error, correct)
         if test_now:
-            wrong, size, mean_err, _ = _score(task, data.check(), lambda bb: _outputs(net, task, bb),
-                                              early_exit=exp.stop.early_exit)
+            with clock("checks"):
+                wrong, size, mean_err, _ = _score(task, data.check(), lambda bb: _outputs(net, task, bb),
+                                                  early_exit=exp.stop.early_exit)
             if monitor.judge(n, wrong, size, mean_err):
                 return True, n
     return False, n
@@ -405,6 +454,7 @@ def run_trial(exp: Experiment, k: int, base_seed: int = 0, keep_model: bool = Fa
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
+    clock = _Clock()
     seed, task, data, init_rng = _start(exp, k, base_seed)
     details: dict = {}
     curve = _Curve()
@@ -414,32 +464,35 @@ def run_trial(exp: Experiment, k: int, base_seed: int = 0, keep_model: bool = Fa
     numba.set_num_threads(1)
     try:
         with threadpool_limits(1):
-            record = _trial_body(exp, k, seed, task, data, init_rng, details, curve, keep_model)
+            record = _trial_body(exp, k, seed, task, data, init_rng, details, curve, keep_model, clock)
     finally:
         numba.set_num_threads(numba_threads)
     record["wall_s"] = round(time.perf_counter() - t0, 3)
+    record["time_s"] = clock.record()
     return record
 
 
-def _trial_body(exp, k, seed, task, data, init_rng, details, curve, keep_model) -> dict:
+def _trial_body(exp, k, seed, task, data, init_rng, details, curve, keep_model, clock) -> dict:
     """Build, train and test; the record without its wall time."""
     model = exp.net.build(task.input_size, task.output_size, init_rng)
     final = None
     if exp.method == "guess":
-        solved, sequences, final = _guess(exp, task, model, data, init_rng)
+        with clock("train"):             # guessing: drawing weights and trying them is the method
+            solved, sequences, final = _guess(exp, task, model, data, init_rng)
         outputs_of = lambda bb: _outputs(model, task, bb)
     elif exp.method == "modern":
         monitor = exp.stop.monitor()
-        solved, sequences = _train_modern(exp, task, model, data, monitor, curve, details)
+        solved, sequences = _train_modern(exp, task, model, data, monitor, curve, details, clock)
         details.update(monitor.details())
         outputs_of = lambda bb: _outputs(model, task, bb)
     else:
         monitor = exp.stop.monitor()
-        lrn, solved, sequences = _train_online(exp, task, model, data, monitor, curve, init_rng, details)
+        lrn, solved, sequences = _train_online(exp, task, model, data, monitor, curve, init_rng, details, clock)
         details.update(monitor.details())
         model = lrn.model
         outputs_of = lambda bb: lrn.outputs(task, bb)
-    wrong, size, mean_err, mse = _score(task, final if final is not None else data.final(), outputs_of)
+    with clock("final_test"):
+        wrong, size, mean_err, mse = _score(task, final if final is not None else data.final(), outputs_of)
     details["test_mse"] = mse
     details["stopped_by"] = "rule" if solved else "budget"
     record = {"id": exp.id, "trial": int(k), "seed": seed, "solved": bool(solved), "sequences": int(sequences),
