@@ -515,3 +515,24 @@ def test_batch_validates_shapes():
     with pytest.raises(ValueError, match="leading"):
         Batch(x=np.zeros((3, 2, 1)), y=np.zeros((3, 1, 1)), target_mask=np.zeros((3, 2), bool),
               lengths=np.array([3, 3]))
+
+
+def test_reber_encode_equals_the_step_by_step_encoding():
+    # encode builds each distinct string's rows once (cached); the batch must be the one built per step
+    from lstmkit.tasks import reber as R
+
+    rng = np.random.default_rng(7)
+    strings = [R.embedded_reber_string(rng) for _ in range(300)]
+    b = R.encode(strings)
+    T = max(len(s) for s in strings) - 1
+    legal = np.zeros((T, len(strings), 7), dtype=bool)
+    symbols = np.full((T, len(strings)), -1)
+    for i, s in enumerate(strings):
+        symbols[: len(s) - 1, i] = [R.SYMBOLS.index(c) for c in s[:-1]]
+        for t, allowed in enumerate(R.legal_next(s)):
+            for c in allowed:
+                legal[t, i, R.SYMBOLS.index(c)] = True
+    np.testing.assert_array_equal(b.meta["legal_next"], legal)
+    np.testing.assert_array_equal(b.meta["symbols"], symbols)
+    np.testing.assert_array_equal(b.x.argmax(axis=2)[b.step_mask], symbols[b.step_mask])
+    assert b.meta["strings"] == strings

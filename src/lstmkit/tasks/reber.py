@@ -66,6 +66,7 @@ Choices the paper leaves open, made here:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -133,6 +134,21 @@ def legal_next(string: str) -> list[frozenset[str]]:
     return legal
 
 
+@functools.lru_cache(maxsize=8192)
+def _rows(string: str) -> tuple[np.ndarray, np.ndarray]:
+    """A string's symbol indices (n,) and its legal-next rows (n - 1, 7), validated once per distinct string.
+
+    Short strings recur (half of all embedded Reber strings have at most 11 symbols), and building these
+    per step was most of the cost of drawing Exp 1's training data (benchmarks/bench_trial_time.py).
+    """
+    ids = np.array([_INDEX[c] for c in string], dtype=np.int64)
+    rows = np.zeros((len(string) - 1, len(SYMBOLS)), dtype=bool)
+    for t, allowed in enumerate(legal_next(string)):
+        rows[t, [_INDEX[c] for c in allowed]] = True
+    ids.flags.writeable = rows.flags.writeable = False              # shared by every batch that holds the string
+    return ids, rows
+
+
 def encode(strings: Sequence[str]) -> Batch:
     """Batch of next-symbol prediction sequences for the given embedded Reber strings."""
     strings = list(strings)
@@ -144,9 +160,9 @@ def encode(strings: Sequence[str]) -> Batch:
     symbols = np.full((T_max + 1, N), -1, dtype=np.int64)          # whole strings, -1 padded
     legal = np.zeros((T_max, N, len(SYMBOLS)), dtype=bool)
     for i, s in enumerate(strings):
-        symbols[: len(s), i] = [_INDEX[c] for c in s]
-        for t, allowed in enumerate(legal_next(s)):
-            legal[t, i, [_INDEX[c] for c in allowed]] = True
+        ids, rows = _rows(s)
+        symbols[: len(s), i] = ids
+        legal[: len(s) - 1, i] = rows
     mask = step_mask(lengths, T_max)
     inputs = np.where(mask, symbols[:-1], -1)                      # the final E is never an input
     targets = symbols[1:]                                          # already -1 beyond each length
