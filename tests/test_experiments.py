@@ -276,3 +276,14 @@ def test_a_trial_that_ends_before_the_cell_is_added_is_still_tested():
     rec = run_trial(dataclasses.replace(EXPERIMENTS["2a"].effective(True), max_sequences=200), 0)
     assert "grown_at" not in rec["details"] and not rec["solved"]
     assert rec["test_size"] == 2 and rec["sequences"] == 200 and np.isfinite(rec["test_error"])
+
+
+def test_exp1_tests_in_pieces_decide_as_the_whole_sets(monkeypatch):
+    # Exp 1's fixed test sets are evaluated in pieces that stop at the first wrong string; the records
+    # (stopping point, final test, curve) must be those of evaluating all 512 strings at once
+    import lstmkit.experiments.trial as T
+
+    exp = dataclasses.replace(EXPERIMENTS["1-5"].effective(True), max_sequences=3_000)
+    pieces = strip(run_trial(exp, 1))
+    monkeypatch.setattr(T, "FIXED_PIECE", 10**6)
+    assert strip(run_trial(exp, 1)) == pieces

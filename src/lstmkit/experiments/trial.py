@@ -45,6 +45,7 @@ from .stopping import CONTINUE, STOP, TEST
 CHUNK = 100            # training sequences drawn and judged at a time; divides every test interval
 TEST_PIECE = 500       # test sequences drawn and evaluated at a time (bounds memory: 2b's inputs are dense)
 SPARSE_PIECE = 100     # the same for index-only inputs (evaluated one sequence at a time)
+FIXED_PIECE = 64       # Exp 1's fixed test sets are evaluated in pieces of this many strings
 SPARSE_INPUTS = 64     # 2c test batches with more input units than this are drawn without dense inputs
 CURVE_POINTS = 400     # learning curves are thinned to at most this many points
 GROW_CAP = 1           # sequential construction adds at most this many blocks (2a/2b: one cell)
@@ -123,7 +124,11 @@ class _Data:
         self.split = None
         if task.name == "embedded_reber":   # t1: a fixed training set of 256 strings and 256 test strings
             self.split = task.make_split(_split_rng(base_seed, k))
-            self._fixed_check = [self.split.train_batch(), self.split.test_batch()]
+            # in pieces: the rule needs all 512 right, so a test stops at the first piece with a wrong string
+            # (most tests of a trial fail; a whole 512 cost twice the training of the 100 sequences before it)
+            self._fixed_check = [_trim(_subset(b, np.arange(i, min(i + FIXED_PIECE, b.n))))
+                                 for b in (self.split.train_batch(), self.split.test_batch())
+                                 for i in range(0, b.n, FIXED_PIECE)]
 
     def sample(self, rng, n) -> Batch:
         return _sample_long_lag_c(self.task, rng, n) if self.sparse else self.task.sample(rng, n)
@@ -163,6 +168,14 @@ class _Data:
         if self.split is not None:
             return iter([self.split.test_batch()])
         return self._pieces(self.test_rng, self.exp.test_size)
+
+
+def _trim(batch: Batch) -> Batch:
+    """The batch cut to its longest sequence (arrays (T_max, N, ...) lose the padding steps past it)."""
+    T, T0 = int(batch.lengths.max()), batch.x.shape[0]
+    cut = lambda v: v[:T] if isinstance(v, np.ndarray) and v.ndim >= 2 and v.shape[0] == T0 else v
+    return Batch(x=batch.x[:T], y=batch.y[:T], target_mask=batch.target_mask[:T], lengths=batch.lengths,
+                 meta={k: cut(v) for k, v in batch.meta.items()})
 
 
 def _subset(batch: Batch, idx: np.ndarray) -> Batch:
