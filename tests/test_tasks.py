@@ -536,3 +536,36 @@ def test_reber_encode_equals_the_step_by_step_encoding():
     np.testing.assert_array_equal(b.meta["symbols"], symbols)
     np.testing.assert_array_equal(b.x.argmax(axis=2)[b.step_mask], symbols[b.step_mask])
     assert b.meta["strings"] == strings
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_reference_at_reads_the_reference_outputs_rows(name):
+    # abs_error reads the reference only at the success steps (reference_at); it must be those rows of
+    # reference_outputs, also where a task skips building the whole array (the base class, 2b)
+    task = get_task(name, **SMALL[name])
+    b = task.sample(rng(3), 40)
+    t, n = np.nonzero(task.success_mask(b))
+    np.testing.assert_array_equal(task.reference_at(b, t, n), task.reference_outputs(b)[t, n])
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_criteria_is_correct_and_error_together(name):
+    task = get_task(name, **SMALL[name])
+    b = task.sample(rng(4), 30)
+    out = task.reference_outputs(b) + rng(5).normal(0, 0.3, b.y.shape)
+    out[0, 0, 0] = np.nan                                   # NaN propagates the same way
+    ok, err = task.criteria(b, out)
+    np.testing.assert_array_equal(ok, task.correct(b, out))
+    np.testing.assert_array_equal(err, task.error(b, out))
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_abs_error_is_the_max_over_the_success_steps(name):
+    # the definition, step by step: also for the one-pass path of dense success masks (2a, adding, ...)
+    task = get_task(name, **SMALL[name])
+    b = task.sample(rng(6), 25)
+    out = task.reference_outputs(b) + rng(7).normal(0, 0.2, b.y.shape)
+    ref, mask = task.reference_outputs(b), task.success_mask(b)
+    want = np.array([max([np.abs(ref[t, i] - out[t, i]).max() for t in np.nonzero(mask[:, i])[0]], default=0.0)
+                     for i in range(b.n)])
+    np.testing.assert_array_equal(task.abs_error(b, out), want)

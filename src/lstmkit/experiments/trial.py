@@ -269,8 +269,7 @@ def _score(task, batches, outputs_of, early_exit: bool = False) -> tuple[int, in
     err_sum = sq_sum = 0.0
     for b in batches:
         out = outputs_of(b)
-        ok = task.correct(b, out)
-        err = task.error(b, out)
+        ok, err = task.criteria(b, out)
         wrong += int(np.count_nonzero(~ok))
         size += b.n
         err_sum += float(err.sum())
@@ -340,8 +339,7 @@ def _train_online(exp, task, model, data: _Data, monitor, curve: _Curve, init_rn
                 details["diverged_at"] = n + start + int(np.argmin(np.isfinite(losses[start:C]))) + 1
                 return lrn, False, n + C
             with clock("criteria"):
-                correct = task.correct(b, out)
-                error = task.error(b, out)
+                correct, error = task.criteria(b, out)
                 event, grow, at = CONTINUE, False, C - 1
                 for i in range(start, C):
                     event = monitor.observe(n + i + 1, float(error[i]), bool(correct[i]))
@@ -392,7 +390,7 @@ def _train_modern(exp, task, net, data: _Data, monitor, curve: _Curve, details: 
             return False, n + B
         out = np.asarray(out, dtype=np.float64)
         with clock("criteria"):
-            correct, error = task.correct(b, out), task.error(b, out)
+            correct, error = task.criteria(b, out)
             test_now, stop_at = False, None
             for i in range(B):
                 event = monitor.observe(n + i + 1, float(error[i]), bool(correct[i]))

@@ -165,6 +165,10 @@ class LongLagB(_LocalCodeLag):
     def success_mask(self, batch: Batch) -> np.ndarray:
         return last_step_mask(batch.lengths, batch.x.shape[0])
 
+    def reference_at(self, batch: Batch, t: np.ndarray, n: np.ndarray) -> np.ndarray:
+        # the success steps are the last ones, where the reference is the target (the remembered symbol)
+        return batch.y[t, n]
+
 
 @dataclass(frozen=True)
 class LongLagC(Task):
