@@ -33,7 +33,33 @@ def _site_dirs() -> list[str]:
     return list(dict.fromkeys(str(Path(m.__file__).parent.parent) for m in (numpy, numba, llvmlite)))
 
 
-def _unprivileged() -> tuple[list[str], str, int] | str:
+def _linked_site(dirs: list[str]) -> str:
+    """The site dirs hard-linked (copied across filesystems) under a new world-readable directory.
+
+    For a clone under a private directory (``mktemp -d`` makes it 0700, as CI's may be): uid 65534 cannot
+    reach that venv's packages, but can read links to the same files from here. The large optional packages
+    lstmkit never imports are left out.
+    """
+    root = Path(tempfile.mkdtemp(prefix="lstmkit-site-"))
+    os.chmod(root, 0o755)
+    skip = shutil.ignore_patterns("torch", "torchgen", "functorch", "sympy", "sklearn", "dask", "distributed",
+                                  "matplotlib", "hypothesis", "nvidia*", "__pycache__")
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    for i, d in enumerate(dirs):
+        shutil.copytree(d, root / str(i), ignore=skip, copy_function=link, symlinks=True)
+    for p in [root, *root.rglob("*")]:
+        if p.is_dir() and not p.is_symlink():
+            os.chmod(p, 0o755)
+    return str(root)
+
+
+def _unprivileged(site: list[str]) -> tuple[list[str], str, int] | str:
     """(command prefix, interpreter, uid) to run a child that cannot write where its files are, or why not."""
     if os.geteuid() != 0:
         return [], sys.executable, os.getuid()
@@ -44,7 +70,7 @@ def _unprivileged() -> tuple[list[str], str, int] | str:
     # A venv's interpreter may live under a root-only directory (pyenv in /root): try the same Python elsewhere.
     v = f"python{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [sys.executable, os.path.realpath(sys.executable), shutil.which(v), f"/usr/bin/{v}"]
-    env = {"PATH": os.defpath, "PYTHONPATH": os.pathsep.join(_site_dirs()), "HOME": "/"}
+    env = {"PATH": os.defpath, "PYTHONPATH": os.pathsep.join(site), "HOME": "/"}
     for py in dict.fromkeys(c for c in candidates if c):
         r = subprocess.run([*prefix, py, "-c", "import numpy, numba"], env=env, capture_output=True)
         if r.returncode == 0:
@@ -55,10 +81,20 @@ def _unprivileged() -> tuple[list[str], str, int] | str:
 
 @pytest.fixture(scope="module")
 def child():
-    how = _unprivileged()
-    if isinstance(how, str):
-        pytest.skip(how)
-    return how
+    """(command prefix, interpreter, uid, site dirs) of the unprivileged child."""
+    site, linked = _site_dirs(), None
+    how = _unprivileged(site)
+    if isinstance(how, str) and os.geteuid() == 0:         # the packages may sit under a private directory
+        linked = _linked_site(site)
+        site = [str(p) for p in sorted(Path(linked).iterdir())]
+        how = _unprivileged(site)
+    try:
+        if isinstance(how, str):
+            pytest.skip(how)
+        yield (*how, site)
+    finally:
+        if linked:
+            shutil.rmtree(linked)
 
 
 @pytest.fixture
@@ -87,9 +123,9 @@ def dirs():
 
 
 def run(child, dirs, **env) -> subprocess.CompletedProcess:
-    prefix, py, _ = child
+    prefix, py, _, site = child
     base_env = {"PATH": os.defpath, "HOME": str(dirs["home"]), "TMPDIR": str(dirs["tmp"]), "PYTHONNOUSERSITE": "1",
-                "PYTHONPATH": os.pathsep.join([str(dirs["pkg"]), *_site_dirs()])}
+                "PYTHONPATH": os.pathsep.join([str(dirs["pkg"]), *site])}
     return subprocess.run([*prefix, py, "-c", CHILD], env={**base_env, **env}, capture_output=True, text=True,
                           timeout=300)
 
