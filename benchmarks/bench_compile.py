@@ -11,14 +11,13 @@ Writes its table to benchmarks/RESULTS.md between the markers of this benchmark.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _results import write_section  # benchmarks/, on sys.path when run as a script
+
 WORK = r"""
 import numpy as np
 from lstmkit import LSTM, Network, Readout
@@ -65,14 +64,7 @@ def main() -> None:
         f"Load average at the end: {load:.1f}.\n"
     )
     print(table)
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = f"<!-- bench_compile:begin -->\n{table}<!-- bench_compile:end -->"
-    if "<!-- bench_compile:begin -->" in text:
-        text = re.sub(r"<!-- bench_compile:begin -->.*?<!-- bench_compile:end -->", block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    write_section("bench_compile", table)
 
 
 if __name__ == "__main__":

@@ -33,14 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from _machine import cpu_model  # benchmarks/, on sys.path when run as a script
+from _results import write_section
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- bench_lstm:begin -->", "<!-- bench_lstm:end -->"
 
 # (T, B, I, H) and the target for the float32 forward+backward ratio lstmkit / torch.
 CONFIGS = [
@@ -239,19 +236,6 @@ def table(rows, title, with_target, busy=False):
     return "\n".join(out)
 
 
-def write_results(text):
-    block = f"{BEGIN}\n{text}\n{END}"
-    if RESULTS.exists():
-        old = RESULTS.read_text()
-        if BEGIN in old and END in old:
-            new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n" + block + "\n"
-    else:
-        new = "# Benchmark results\n\n" + block + "\n"
-    RESULTS.write_text(new)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="float32 only, 5 repeats, no compile-time runs")
@@ -363,8 +347,7 @@ def main(argv=None):
                    "take the cores, so these ratios flatter lstmkit; rerun on an idle machine before "
                    "trusting a target as met.", ""]
     if not args.no_write:
-        write_results("\n".join(header) + "\n" + text_tables)
-        print(f"wrote {RESULTS}")
+        print(f"wrote {write_section('bench_lstm', chr(10).join(header) + chr(10) + text_tables)}")
     return results, comp
 
 

@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 from _machine import cpu_line  # benchmarks/, on sys.path when run as a script
+from _results import write_section
 
 from lstmkit import LSTM, Network, Readout
 from lstmkit.learn.rtrl1997 import RTRL1997
 
-BEGIN, END = "<!-- bench_rtrl1997:begin -->", "<!-- bench_rtrl1997:end -->"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 LONG = 20_000
 
 
@@ -141,7 +138,6 @@ def main(argv=None):
         "| µs/step long, specialised | speed-up long | ns/step/W long, specialised |",
         "|---|---:|---:|---:|---:|---:|---:|---:|", *rows])
     text = "\n".join([
-        BEGIN,
         "## rtrl1997: cost per time step (float64, update=\"step\")",
         "",
         f"`python benchmarks/bench_rtrl1997.py` — median of {repeats} round-robin repeats; \"seq\" = training calls "
@@ -161,17 +157,10 @@ def main(argv=None):
         "hence a full O(W) weight change, at every step. Specialising gains least where a dense scan of "
         "hundreds of input lines dominates (dense one-hot x at p = 500 and 1000); the reproduction feeds 2c "
         "by indices.",
-        END,
     ])
     print(table)
     if not args.no_write:
-        old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-        if BEGIN in old and END in old:
-            new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda m: text, old, flags=re.S)
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        RESULTS.write_text(new)
-        print(f"wrote {RESULTS}")
+        print(f"wrote {write_section('bench_rtrl1997', text)}")
 
 
 if __name__ == "__main__":

@@ -18,18 +18,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import time
 from pathlib import Path
 
 from _machine import cpu_line  # benchmarks/, on sys.path when run as a script
+from _results import write_section
 
 from lstmkit.experiments import EXPERIMENTS
 from lstmkit.experiments.configs import select
 from lstmkit.experiments.trial import CHUNK, run_trial
 
-BEGIN, END = "<!-- bench_trial_time:begin -->", "<!-- bench_trial_time:end -->"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 PARTS = ("train", "data", "criteria", "checks", "final_test", "other")
 GOAL = 0.10
 
@@ -75,7 +73,7 @@ def table(recs: list[dict]) -> str:
         mark = "" if share <= GOAL else f" (> {GOAL:.0%})"
         lines.append(f"| {r['id']} | {EXPERIMENTS[r['id']].method} | {r['sequences']:,} | {r['wall_s']:.2f} | "
                      + " | ".join(f"{100 * t[p] / w:.1f}" for p in PARTS) + f" | **{100 * share:.1f}**{mark} |")
-    over = [r["id"] for r in recs if _share(r) > GOAL]
+    over = list(dict.fromkeys(r["id"] for r in recs if _share(r) > GOAL))
     lines.append("")
     lines.append(f"Rows over the {GOAL:.0%} goal: {', '.join(over) if over else 'none'}.")
     return "\n".join(lines)
@@ -97,14 +95,7 @@ def main() -> None:
             f"checks share = criteria + checks + final test (goal <= {GOAL:.0%}).\n\n{table(recs)}\n")
     print(text)
     if not a.no_write and not a.rows:
-        body = RESULTS.read_text()
-        block = f"{BEGIN}\n{text}{END}"
-        if BEGIN in body:
-            body = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda m: block, body, flags=re.S)
-        else:
-            body = body.rstrip("\n") + "\n\n" + block + "\n"
-        RESULTS.write_text(body)
-        print(f"wrote {RESULTS}")
+        print(f"wrote {write_section('bench_trial_time', text)}")
 
 
 if __name__ == "__main__":
