@@ -77,11 +77,12 @@ def headers(path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
                 shape = tuple(int(d) for d in shape)
                 claimed = prod(shape) * dtype.itemsize
                 if claimed > info.file_size:
-                    raise NpzError(f"member {name!r} of {path} claims {V._bytes(claimed)} (shape {shape}, {dtype}) "
-                                   f"but holds {V._bytes(info.file_size)}; the archive is damaged")
+                    raise NpzError(f"member {name!r} of {path} claims {V.format_bytes(claimed)} (shape {shape}, "
+                                   f"{dtype}) but holds {V.format_bytes(info.file_size)}; the archive is damaged")
                 if info.file_size > BOMB_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
-                    raise NpzError(f"member {name!r} of {path} inflates from {V._bytes(info.compress_size)} to "
-                                   f"{V._bytes(info.file_size)} ({info.file_size // max(info.compress_size, 1)}:1), "
+                    ratio = info.file_size // max(info.compress_size, 1)
+                    raise NpzError(f"member {name!r} of {path} inflates from {V.format_bytes(info.compress_size)} to "
+                                   f"{V.format_bytes(info.file_size)} ({ratio}:1), "
                                    f"which only near-constant data does; lstmkit refuses it as a decompression "
                                    f"bomb (save real data of this kind with np.savez, uncompressed)")
                 out[name] = (shape, dtype)
@@ -96,18 +97,20 @@ def nbytes(spec: dict[str, tuple[tuple[int, ...], np.dtype]]) -> int:
     return sum(prod(shape) * dtype.itemsize for shape, dtype in spec.values())
 
 
-def read(path, max_bytes: int | None = None, fix: str = "", copies: int = 1) -> dict[str, np.ndarray]:
+def read(path, max_bytes: int | None = None, fix: str = "", copies: int = 1,
+         spec: dict[str, tuple[tuple[int, ...], np.dtype]] | None = None) -> dict[str, np.ndarray]:
     """Every array of the archive, after checking its headers (see the module docstring).
 
     ``max_bytes``: the most the caller can have a use for (e.g. the weights a config describes);
     the memory available is always a limit, for ``copies`` times the arrays (a caller that converts
-    them to float64 and splits them needs more than one).
+    them to float64 and splits them needs more than one). ``spec``: the ``headers(path)`` the caller
+    has already read and checked.
     """
     path = Path(path)
-    spec = headers(path)
+    spec = headers(path) if spec is None else spec
     claimed = nbytes(spec)
     if max_bytes is not None and claimed > max_bytes:
-        raise NpzError(f"{path}: its arrays claim {V._bytes(claimed)}, more than the {V._bytes(max_bytes)} "
+        raise NpzError(f"{path}: its arrays claim {V.format_bytes(claimed)}, more than the {V.format_bytes(max_bytes)} "
                        f"expected; {fix or 'the file is damaged'}")
     try:
         V.memory(str(path), claimed * copies, fix or "the file is damaged or too large for this machine")

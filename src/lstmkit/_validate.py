@@ -53,11 +53,11 @@ def memory(name: str, nbytes: int, fix: str) -> None:
     """
     avail = available_memory()
     if nbytes > avail:
-        raise ValueError(f"{name}: needs about {_bytes(nbytes)} of memory, but only {_bytes(avail)} is available; "
-                         f"{fix}")
+        raise ValueError(f"{name}: needs about {format_bytes(nbytes)} of memory, but only {format_bytes(avail)} is "
+                         f"available; {fix}")
 
 
-def _bytes(n: float) -> str:
+def format_bytes(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if n < 1024 or unit == "PB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

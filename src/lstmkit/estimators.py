@@ -165,7 +165,8 @@ class _LSTMEstimator(BaseEstimator):
         self.n_epochs_ = result.state.epoch
         self.config_ = cfg
 
-    _run_task = ""          # the lstmkit train task whose runs from_run accepts ("" = none)
+    _run_task = ""          # the lstmkit train task whose runs from_run accepts ("" = none); a class
+                            # with one defines _load_run(predictor, summary): its other fitted attributes
 
     @classmethod
     def from_run(cls, run_dir):
@@ -175,6 +176,8 @@ class _LSTMEstimator(BaseEstimator):
         the training data is read, so a run copied to another machine loads there.
         """
         from .runs import Run
+        from .training import config as C
+        from .training.predictors import PREDICTORS
 
         run = Run.open(run_dir, "from_run")
         if run.task != cls._run_task:
@@ -185,19 +188,16 @@ class _LSTMEstimator(BaseEstimator):
                              f"{cls._run_task or 'no'} runs; {hint}")
         cfg = run.config()
         est = cls(**{k: cfg[k] for k in cls._get_param_names() if k in cfg})
-        est.net_ = run.model()
+        pred = PREDICTORS[run.task].from_run(run)          # the network and what reading new data needs
+        est.net_ = pred.net
+        est.scaler_ = pred.scaler
         est.history_ = run.metrics()
         summary = run.summary() or {}
         est.best_epoch_ = summary.get("best_epoch")
         est.n_epochs_ = summary.get("epochs_run", len(est.history_))
-        from .training import config as C
-
         est.config_ = C.from_dict(cfg)[1]
-        est._load_run(run, summary)
+        est._load_run(pred, summary)
         return est
-
-    def _load_run(self, run, summary: dict) -> None:
-        raise NotImplementedError
 
     def _fitted_sequences(self, X) -> list[np.ndarray]:
         """X's sequences for predict: fitted first, then the feature count of fit (in scikit-learn's words)."""
@@ -339,14 +339,10 @@ class LSTMForecaster(_LSTMEstimator):
         self.series_tail_ = values[-self.window:]        # (W, 1+f): what predict() forecasts after
         return self
 
-    def _load_run(self, run, summary: dict) -> None:
-        from .data.scaling import Scaler
-
-        state = run.data_state()
-        self.scaler_ = Scaler.from_dict(state["scaler"])
-        self.n_features_in_ = len(state["columns"]) - 1
-        self.seasonal_period_ = state["seasonal_period"]
+    def _load_run(self, pred, summary: dict) -> None:
+        self.n_features_in_ = len(pred.columns) - 1
         self.baselines_ = summary.get("baselines")
+        self.seasonal_period_ = (self.baselines_ or {}).get("seasonal_naive", {}).get("period")
         v = summary.get("validation", {})
         self.validation_ = {"val_loss": v.get("loss"), "val_rmse": v.get("rmse"), "val_mae": v.get("mae")}
         self.series_tail_ = None                        # the training series stays where it was
@@ -473,13 +469,9 @@ class LSTMClassifier(ClassifierMixin, _LSTMEstimator):
         self.scaler_ = task.scaler
         return self
 
-    def _load_run(self, run, summary: dict) -> None:
-        from .data.scaling import Scaler
-
-        state = run.data_state()
-        self.classes_ = np.asarray(state["classes"])
-        self.n_features_in_ = len(state["features"])
-        self.scaler_ = Scaler.from_dict(state["scaler"])
+    def _load_run(self, pred, summary: dict) -> None:
+        self.classes_ = np.asarray(pred.classes)
+        self.n_features_in_ = len(pred.features)
 
     def predict_proba(self, X) -> np.ndarray:
         from .training.predictors import ClassifyPredictor

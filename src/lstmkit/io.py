@@ -202,7 +202,7 @@ def load(path, verify: bool = True):
             raise ValueError(f"load: weight {k!r} has dtype {dtype}; expected floating point; the model "
                              f"directory is damaged")
     try:
-        arrays = _npz.read(path / "weights.npz", max_bytes=stored * 8)
+        arrays = _npz.read(path / "weights.npz", max_bytes=stored * 8, spec=spec)
     except _npz.NpzError as e:
         raise ValueError(f"load: {e}; the model directory is damaged") from None
     for k, a in arrays.items():

@@ -144,9 +144,9 @@ class Run:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{what}: {p} has run format version {meta.get('format_version')!r}; this lstmkit "
                              f"reads version {FORMAT_VERSION}; use the lstmkit release that wrote it")
-        if meta.get("task") not in ("forecast", "text", "classify"):
-            raise ValueError(f"{what}: {meta_file} is damaged (task {meta.get('task')!r}; expected forecast, text "
-                             f"or classify)")
+        if meta.get("task") not in DATA_FIELDS:
+            raise ValueError(f"{what}: {meta_file} is damaged (task {meta.get('task')!r}; expected one of "
+                             f"{', '.join(DATA_FIELDS)})")
         return cls(p)
 
     def lock(self) -> None:
@@ -203,14 +203,12 @@ class Run:
             if not v or not all(isinstance(c, str) and len(c) == 1 for c in v) or len(set(v)) != len(v):
                 raise ValueError(f"RUN_DIR: {f} is damaged: 'vocab' must be distinct single characters")
         if "scaler" in DATA_FIELDS[self.task]:
-            sc = state["scaler"]
-            ok = (isinstance(sc.get("mean"), list) and isinstance(sc.get("scale"), list)
-                  and len(sc["mean"]) == len(sc["scale"]) > 0
-                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in sc["mean"] + sc["scale"])
-                  and all(np.isfinite(sc["mean"])) and all(np.isfinite(sc["scale"]) & (np.asarray(sc["scale"]) > 0)))
-            if not ok:
-                raise ValueError(f"RUN_DIR: {f} is damaged: 'scaler' must hold equally long lists 'mean' and "
-                                 f"'scale' of finite numbers (scale > 0)")
+            from .data.scaling import Scaler
+
+            try:
+                Scaler.from_dict(state["scaler"])
+            except ValueError as e:
+                raise ValueError(f"RUN_DIR: {f} is damaged: {e}") from None
         return state
 
     def model(self):

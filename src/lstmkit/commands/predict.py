@@ -14,6 +14,7 @@ The CSV goes to ``--out`` (written atomically, a regular file or a new path only
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import sys
 from pathlib import Path
@@ -35,18 +36,12 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def _csv(header: list[str], rows) -> str:
+    """CSV text (the csv module quotes what needs it: a ',' or a newline as a predicted character)."""
     buf = io.StringIO()
-    buf.write(",".join(header) + "\n")
-    for r in rows:
-        buf.write(",".join(_cell(v) for v in r) + "\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows([f"{float(v):.10g}" if isinstance(v, (float, np.floating)) else v for v in r] for r in rows)
     return buf.getvalue()
-
-
-def _cell(v) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.10g}"
-    s = str(v)
-    return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',"\n\r') else s
 
 
 def _forecast(pred, args, report) -> str:
@@ -131,9 +126,9 @@ def predict(args) -> int:
     run = Run.open(args.run_dir)
     if (args.backtest or args.plot) and run.task != "forecast":
         raise UsageError(f"--backtest/--plot: apply to forecast runs; {run.path} is a {run.task} run")
-    for f in (args.out, args.plot):
+    for flag, f in (("--out", args.out), ("--plot", args.plot)):
         if f:
-            check_file_target(f, "--out" if f == args.out else "--plot")      # before the work
+            check_file_target(f, flag)                                     # before the work
     pred = from_run(run)
     # with --out the CSV goes to the file and the report to stdout; without, the CSV is stdout's alone
     report = print if args.out else (lambda line: print(line, file=sys.stderr))

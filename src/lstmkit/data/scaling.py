@@ -92,8 +92,17 @@ class Scaler:
         return {"mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Scaler":
-        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64))
+    def from_dict(cls, d) -> "Scaler":
+        """The scaler of ``to_dict``, checked: equally long lists ``mean`` and ``scale`` of finite numbers, scale > 0
+        (a saved one may be damaged; a zero or NaN scale would turn every prediction into Inf or NaN)."""
+        lists = [d.get(k) if isinstance(d, dict) else None for k in ("mean", "scale")]
+        if (not all(isinstance(v, list) and v for v in lists) or len(lists[0]) != len(lists[1])
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for v in lists for x in v)):
+            raise ValueError("scaler: expected equally long, non-empty lists 'mean' and 'scale' of numbers")
+        mean, scale = (np.asarray(v, dtype=np.float64) for v in lists)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("scaler: 'mean' and 'scale' must be finite and every scale > 0")
+        return cls(mean, scale)
 
 
 def _warn_outliers(col: np.ndarray, name: str) -> None:

@@ -225,11 +225,10 @@ def run(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bo
     from tqdm.auto import tqdm
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    out = prepare_out(out)
-    check_trials(trials)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: expected a positive int, got {workers!r}")
-    jobs = plan(rows, trials, quick)
+    jobs = plan(rows, trials, quick)              # checks trials, before anything is written
+    out = prepare_out(out)
     done: dict[tuple[str, int], dict] = {}
     pending: list[Job] = []
     for job in jobs:
@@ -320,5 +319,5 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
             cluster.close()
 
 
-__all__ = ["Job", "MAX_TRIALS", "check_trials", "collect", "dask_available", "default_workers", "load_trial", "plan", "prepare_out", "run", "stored_run",
-           "trial_path"]
+__all__ = ["Job", "MAX_TRIALS", "check_trials", "collect", "dask_available", "default_workers", "load_trial", "plan",
+           "prepare_out", "run", "stored_run", "trial_path"]
