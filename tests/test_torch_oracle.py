@@ -37,6 +37,8 @@ def _run_both(module, x_np, h0, c0, dy, dh, dc, lengths=None):
             torch_grads[pre + "W"] = getattr(module, "weight_ih" + sfx).grad.numpy()
             torch_grads[pre + "R"] = getattr(module, "weight_hh" + sfx).grad.numpy()
             torch_grads[pre + "b"] = getattr(module, "bias_ih" + sfx).grad.numpy()
+            if module.proj_size:
+                torch_grads[pre + "Wr"] = getattr(module, "weight_hr" + sfx).grad.numpy()
             # PyTorch's two biases get the same gradient; lstmkit's single bias gets it once.
             np.testing.assert_allclose(torch_grads[pre + "b"], getattr(module, "bias_hh" + sfx).grad.numpy(),
                                        rtol=1e-5, atol=1e-6)
@@ -114,7 +116,36 @@ def test_interop_refuses_what_torch_cannot_hold():
         to_torch(LSTM(2, 3, variant="vanilla"))
     with pytest.raises(ValueError, match="no torch counterpart"):
         to_torch(LSTM(2, 3, cell="lstm1997"))
-    with pytest.raises(ValueError, match="proj_size"):
-        from_torch(torch.nn.LSTM(2, 4, proj_size=2))
+    for opts in ({"layer_norm": True}, {"zoneout_cell": 0.1}, {"recurrent_dropout": 0.2}):
+        with pytest.raises(ValueError, match="standard cell"):
+            to_torch(LSTM(2, 3, **opts))
     with pytest.raises(TypeError, match="nn.LSTM"):
         from_torch(torch.nn.GRU(2, 3))
+
+
+@pytest.mark.parametrize("layers,bidir,packed,dtype", [(1, False, False, "float64"), (2, True, True, "float64"),
+                                                      (3, False, True, "float64"), (2, True, False, "float32")])
+def test_lstmp_matches_torch(layers, bidir, packed, dtype):
+    """LSTMP (Sak et al. 2014): nn.LSTM(proj_size=P) against lstmkit's proj_size, weights via the interop."""
+    T, B, I, H, P = 6, 3, 4, 5, 2
+    torch.manual_seed(layers)
+    rng = np.random.default_rng(layers)
+    tdt = torch.float64 if dtype == "float64" else torch.float32
+    module = torch.nn.LSTM(I, H, num_layers=layers, bidirectional=bidir, proj_size=P).to(tdt)
+    D = 2 if bidir else 1
+    x = rng.normal(size=(T, B, I)).astype(dtype)
+    h0, dh = (rng.normal(size=(layers * D, B, P)).astype(dtype) for _ in range(2))
+    c0, dc = (rng.normal(size=(layers * D, B, H)).astype(dtype) for _ in range(2))
+    dy = rng.normal(size=(T, B, D * P)).astype(dtype)
+    lengths = None
+    if packed:
+        lengths = np.array([6, 2, 4])
+        dy = dy * (np.arange(T)[:, None] < lengths[None, :])[..., None]
+    ours, theirs = _run_both(module, x, h0, c0, dy, dh, dc, lengths)
+    assert ours["y"].shape == (T, B, D * P) and "l0.Wr" in theirs
+    _compare(ours, theirs, 1e-9 if dtype == "float64" else 1e-4)
+    back = to_torch(from_torch(module))
+    assert back.proj_size == P
+    for k, v in module.state_dict().items():
+        if "weight" in k:
+            assert torch.equal(v, back.state_dict()[k]), k

@@ -26,10 +26,12 @@ def _argv(task, tmp):
         data = series_csv(tmp / "s.csv", n=400)
         return ["train", "forecast", "--data", str(data), "--target", "y", "--features", "x2", "--window", "12",
                 "--hidden-size", "12", "--epochs", "30", "--patience", "0"]
-    if task == "text":
+    if task.startswith("text"):
         data = corpus(tmp / "c.txt", n_words=1200)
+        toolbox = ["--cell-option", "recurrent_dropout=0.25", "--cell-option", "zoneout_cell=0.1",
+                   "--cell-option", "layer_norm=true", "--embedding-dropout", "0.1"] if task == "text-toolbox" else []
         return ["train", "text", "--data", str(data), "--hidden-size", "16", "--seq-len", "25", "--batch-size", "8",
-                "--epochs", "12", "--patience", "0"]
+                "--epochs", "12", "--patience", "0", *toolbox]
     data = sequences_npz(tmp / "d.npz", n=120)
     return ["train", "classify", "--data", str(data), "--hidden-size", "12", "--epochs", "30", "--patience", "0",
             "--batch-size", "16"]
@@ -61,8 +63,9 @@ def test_same_seed_same_weights(tmp_path, task):
     assert not same_weights(tmp_path / "a", tmp_path / "c")
 
 
-@pytest.mark.parametrize("task", ["forecast", "text", "classify"])
+@pytest.mark.parametrize("task", ["forecast", "text", "classify", "text-toolbox"])
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path, task):
+    """text-toolbox: dropout, zoneout and embedding dropout draw from the checkpointed rng: same masks."""
     argv = _argv(task, tmp_path)
     epochs = int(argv[argv.index("--epochs") + 1])
     killed = tmp_path / "killed"

@@ -41,9 +41,33 @@ def _gather_time(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 class Module:
-    """Shared plumbing: the ParamSet, gradients, weight counts, save."""
+    """Shared plumbing: the ParamSet, gradients, weight counts, save, training mode.
+
+    Modules start in evaluation mode (``training=False``), unlike torch's: a loaded model predicts
+    without noise. ``train(rng=...)`` makes dropout and zoneout draw their masks from ``rng``, the
+    trainers' own seeded Generator, so that a run resumed from a checkpoint draws the same masks.
+    """
 
     _params: ParamSet
+    training: bool = False
+
+    def train(self, mode: bool = True, rng: np.random.Generator | None = None):
+        """Training mode on (``mode=True``) or off; ``rng`` draws the noise (default: seeded from 0)."""
+        self.training = bool(mode)
+        if mode and rng is not None:
+            self._noise_rng = rng
+        elif mode and getattr(self, "_noise_rng", None) is None:
+            self._noise_rng = np.random.default_rng(0)
+        for child in self._children():
+            child.train(mode, rng=getattr(self, "_noise_rng", None) if mode else None)
+        return self
+
+    def eval(self):
+        """Evaluation mode: no dropout masks, zoneout at its expectation."""
+        return self.train(False)
+
+    def _children(self) -> tuple["Module", ...]:
+        return ()
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -213,7 +237,10 @@ class LSTM(Module):
                 cell, p = self.cells[k], self._cell_params[k].params
                 s0 = tuple(np.ascontiguousarray(s[k]) for s in state0)
                 xin = _gather_time(inp, rev) if d else inp
-                y, sT, cache = cell.forward(p, xin, s0, mask_tb)
+                if self.training and getattr(cell, "stochastic", False):
+                    y, sT, cache = cell.forward(p, xin, s0, mask_tb, rng=self._noise_rng)
+                else:
+                    y, sT, cache = cell.forward(p, xin, s0, mask_tb)
                 outs.append(_gather_time(y, rev) if d else y)
                 caches.append(cache)
                 for i, s in enumerate(sT):
@@ -414,6 +441,9 @@ class Network(Module):
     @property
     def batch_first(self) -> bool:
         return self.rnn.batch_first
+
+    def _children(self):
+        return (self.rnn, self.readout)
 
     def config(self) -> dict[str, Any]:
         return {"type": "Network", "rnn": self.rnn.config(), "readout": self.readout.config(),

@@ -77,9 +77,18 @@ class Cell(ABC):
     def init_params(self, params: dict[str, np.ndarray], rng: np.random.Generator) -> None:
         """Fill ``params`` in place (the subclass documents its initialisation)."""
 
+    @property
+    def stochastic(self) -> bool:
+        """True when a training forward draws noise (dropout, zoneout): it then takes ``rng=``."""
+        return False
+
     @abstractmethod
     def forward(self, params, x, state0, mask=None):
-        """Return ``(y, stateT, cache)``; ``cache`` holds what backward needs."""
+        """Return ``(y, stateT, cache)``; ``cache`` holds what backward needs.
+
+        A ``stochastic`` cell also takes ``rng=`` (a Generator, the training forward's noise; None or
+        absent evaluates), and its backward differentiates the forward with the masks that were drawn.
+        """
 
     @abstractmethod
     def backward(self, params, cache, dy, dstate, grads, truncated: bool = False):

@@ -78,6 +78,7 @@ import numpy as np
 
 from .. import activations as act
 from .._numba import njit
+from . import lstm_toolbox
 from .base import Cell
 
 BLOCKS = ("i", "f", "z", "o")  # packing order of W, R, b (PyTorch's i, f, g, o)
@@ -279,6 +280,14 @@ class LSTMCell(Cell):
         "forget_bias": 0.0,                 # 0 as torch.nn.LSTM; Gers 2000 and Jozefowicz 2015 advise > 0 (1.0)
         "init_range": None,                 # None: uniform 1/sqrt(H) as torch.nn.LSTM; a number r: uniform [-r, r]
         "kernel": "auto",                   # fast kernels when they support the cell, else the reference
+        # Today's toolbox (lstm_toolbox.py has the equations); all off, so the cell is torch.nn.LSTM's.
+        "proj_size": 0,                     # LSTMP (Sak 2014): h = W_r m of size P < H; 0 = no projection
+        "layer_norm": False,                # Ba et al. 2016: LN on the net inputs and on the cell state
+        "input_dropout": 0.0,               # Gal & Ghahramani 2016: one mask per sequence on x
+        "recurrent_dropout": 0.0,           # Gal & Ghahramani 2016: one mask per sequence on h(t-1)
+        "zoneout_cell": 0.0,                # Krueger et al. 2017: a unit of c keeps its old value w.p. z
+        "zoneout_hidden": 0.0,              # the same for h
+        "weight_drop": 0.0,                 # Merity et al. 2018 (AWD-LSTM): DropConnect on R per forward
     }
 
     def __init__(self, input_size: int, hidden_size: int, dtype="float64", **options):
@@ -354,6 +363,8 @@ class LSTMCell(Cell):
         self._gate_cols = (np.concatenate([np.arange(o, o + H) for o in self._goffs])
                            if self.gate_names else np.zeros(0, dtype=np.int64))
         self.state_names = ("h", "c", "gates") if opts["full_gate_recurrence"] else ("h", "c")
+        lstm_toolbox.check(self)
+        self._toolbox = lstm_toolbox.active(opts)   # the toolbox module computes this cell
 
         if opts["kernel"] == "fast" and not _fast().supports(self):
             raise ValueError(
@@ -361,8 +372,17 @@ class LSTMCell(Cell):
                 f"({self!r}, dtype {self.dtype}); fix: kernel='auto' or kernel='reference'"
             )
 
+    @property
+    def output_size(self) -> int:
+        """P = proj_size with a projection (LSTMP), else H."""
+        return self.options["proj_size"] or self.hidden_size
+
+    @property
+    def stochastic(self) -> bool:
+        return lstm_toolbox.stochastic(self.options)
+
     def state_sizes(self):
-        sizes = {"h": self.hidden_size, "c": self.hidden_size}
+        sizes = {"h": self.output_size, "c": self.hidden_size}
         if self.options["full_gate_recurrence"]:
             sizes["gates"] = len(self.gate_names) * self.hidden_size
         return sizes
@@ -374,6 +394,8 @@ class LSTMCell(Cell):
             shapes["p"] = (n, H)
         if self.options["full_gate_recurrence"]:
             shapes["F"] = (n * H, n * H)
+        if self._toolbox:
+            lstm_toolbox.param_shapes(self, shapes)
         return shapes
 
     def init_params(self, params, rng):
@@ -387,6 +409,7 @@ class LSTMCell(Cell):
         elif "f" in self.block_names:
             of = self._offs[1]
             params["b"][of : of + H] += fb
+        lstm_toolbox.init_params(params)
 
     # ------------------------------------------------------------------ forward / backward
     def _peephole_matrix(self, params, dtype):
@@ -411,8 +434,11 @@ class LSTMCell(Cell):
                     "fix: pass (batch, size) arrays in the order of cell.state_names"
                 )
 
-    def forward(self, params, x, state0, mask=None, *, need_internals: bool = False):
-        """Return ``(y, stateT, cache)``; ``need_internals=True`` keeps the reference path under "auto"."""
+    def forward(self, params, x, state0, mask=None, *, need_internals: bool = False, rng=None):
+        """Return ``(y, stateT, cache)``; ``need_internals=True`` keeps the reference path under "auto".
+
+        ``rng`` (a Generator) draws the dropout and zoneout masks of a training forward; None evaluates.
+        """
         if x.ndim != 3 or x.shape[2] != self.input_size:
             raise ValueError(f"lstm: x expects shape (T, B, {self.input_size}), got {x.shape}")
         T, B, _ = x.shape
@@ -423,6 +449,9 @@ class LSTMCell(Cell):
             mask = np.ones((T, B), dtype=np.bool_)
         elif mask.shape != (T, B):
             raise ValueError(f"lstm: mask expects shape {(T, B)}, got {mask.shape}")
+        if self._toolbox:
+            y, stateT, cache = lstm_toolbox.forward(self, params, x, tuple(state0), mask, rng)
+            return y, stateT, ("toolbox", cache)
         kernel = self.options["kernel"]
         if kernel == "fast" or (kernel == "auto" and not need_internals and _fast().supports(self)):
             y, stateT, cache = _fast().forward(self, params, x, tuple(state0), mask)
@@ -454,6 +483,11 @@ class LSTMCell(Cell):
         path, inner = cache
         if path == "fast":
             return _fast().backward(self, params, inner, dy, dstate, grads, truncated)
+        if path == "toolbox":
+            if dstate is None:
+                dstate = (None,) * len(self.state_names)
+            self._check_state(dstate, dy.shape[1], "dstate")
+            return lstm_toolbox.backward(self, params, inner, dy, dstate, grads, truncated)
         x, mask, hs, cs, gs, acts, ss = inner
         T, B, H = dy.shape
         G, n = len(self.block_names), len(self.gate_names)
@@ -494,6 +528,8 @@ class LSTMCell(Cell):
         path, inner = cache
         if path == "fast":
             return _fast().internals(self, inner)
+        if path == "toolbox":
+            return lstm_toolbox.internals(self, inner)
         H = self.hidden_size
         m = inner.mask[:, :, None]
         out = {}

@@ -71,6 +71,7 @@ from numba.extending import intrinsic, overload
 
 from .. import activations as act
 from .._numba import njit
+from . import lstm_toolbox
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -738,6 +739,8 @@ def supports(cell) -> bool:
     if not all(bool(opts.get(k, True)) for k in ("forget_gate", "input_gate", "output_gate")):
         return False
     if any(bool(opts.get(k, False)) for k in ("coupled", "peepholes", "full_gate_recurrence")):
+        return False
+    if lstm_toolbox.active(opts):        # projection, layer norm, dropout: lstm_toolbox computes those
         return False
     want = {"gate_activation": act.LOGISTIC, "cell_input_activation": act.TANH, "cell_output_activation": act.TANH}
     for key, code in want.items():

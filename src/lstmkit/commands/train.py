@@ -96,6 +96,9 @@ def _forecast(p):
 def _text(p):
     g = p.add_argument_group("text")
     g.add_argument("--seq-len", dest="seq_len", type=int, default=S, help="characters per TBPTT chunk (default 100)")
+    g.add_argument("--embedding-dropout", dest="embedding_dropout", type=float, default=S, metavar="P",
+                   help="drop whole characters from each chunk with probability P (AWD-LSTM's embedding "
+                        "dropout; default 0)")
 
 
 def _classify(p):

@@ -5,6 +5,8 @@ same order and shapes as lstmkit's ``W`` and ``R``. It keeps two biases, ``b_ih`
 only ever appear as their sum; lstmkit keeps that sum as ``b``. Hence ``to_torch`` writes ``b`` into
 ``bias_ih`` and zeros into ``bias_hh``: ``to_torch(from_torch(m))`` has m's weights bit for bit and
 computes the same function, but splits the bias differently (the outputs agree to rounding).
+With ``proj_size`` (LSTMP), torch's ``weight_hr_l{k}`` (P, H) is lstmkit's ``Wr`` and ``weight_hh_l{k}``
+is (4H, P), as lstmkit's ``R``.
 
 torch is imported lazily, so lstmkit does not depend on it.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 _STANDARD = dict(forget_gate=True, input_gate=True, output_gate=True, coupled=False, peepholes=False,
-                 full_gate_recurrence=False)
+                 full_gate_recurrence=False, layer_norm=False, input_dropout=0.0, recurrent_dropout=0.0,
+                 zoneout_cell=0.0, zoneout_hidden=0.0, weight_drop=0.0)
 
 
 def _torch():
@@ -30,10 +33,7 @@ def from_torch(module, seed=0):
     from ..network import LSTM
 
     if isinstance(module, torch.nn.LSTM):
-        if module.proj_size:
-            raise ValueError(f"from_torch: nn.LSTM with proj_size={module.proj_size} has no lstmkit counterpart; "
-                             f"use proj_size=0")
-        cell, opts = "lstm", {}
+        cell, opts = "lstm", ({"proj_size": module.proj_size} if module.proj_size else {})
     elif isinstance(module, torch.nn.RNN):
         cell, opts = "rnn", {"nonlinearity": module.nonlinearity}
     else:
@@ -51,6 +51,8 @@ def from_torch(module, seed=0):
             pre = net._prefix(layer, d)
             net.params[pre + "W"][...] = sd["weight_ih" + sfx]
             net.params[pre + "R"][...] = sd["weight_hh" + sfx]
+            if "weight_hr" + sfx in sd:
+                net.params[pre + "Wr"][...] = sd["weight_hr" + sfx]
             if module.bias:
                 net.params[pre + "b"][...] = sd["bias_ih" + sfx] + sd["bias_hh" + sfx]
             else:
@@ -69,9 +71,11 @@ def to_torch(net):
 
         if bad or tuple(get(a).name for a in acts) != ("logistic", "tanh", "tanh"):
             raise ValueError(f"to_torch: torch.nn.LSTM has only the standard cell (forget gate, no peepholes, "
-                             f"logistic gates, tanh); this net has {bad or dict(zip(('gate', 'input', 'output'), acts))}")
+                             f"logistic gates, tanh, optionally proj_size; no layer norm, dropout or zoneout "
+                             f"inside the cell); this net has {bad or dict(zip(('gate', 'input', 'output'), acts))}")
         mod = torch.nn.LSTM(net.input_size, net.hidden_size, num_layers=net.num_layers, bias=True,
-                            batch_first=net.batch_first, bidirectional=net.bidirectional)
+                            batch_first=net.batch_first, bidirectional=net.bidirectional,
+                            proj_size=cell_opts["proj_size"])
     elif net.cell_name == "rnn":
         nl = net.cells[0].options["nonlinearity"]
         if nl not in ("tanh",):
@@ -89,6 +93,8 @@ def to_torch(net):
                 pre = net._prefix(layer, d)
                 getattr(mod, "weight_ih" + sfx).copy_(torch.from_numpy(net.params[pre + "W"].copy()))
                 getattr(mod, "weight_hh" + sfx).copy_(torch.from_numpy(net.params[pre + "R"].copy()))
+                if cell_opts.get("proj_size") if net.cell_name == "lstm" else False:
+                    getattr(mod, "weight_hr" + sfx).copy_(torch.from_numpy(net.params[pre + "Wr"].copy()))
                 getattr(mod, "bias_ih" + sfx).copy_(torch.from_numpy(net.params[pre + "b"].copy()))
                 getattr(mod, "bias_hh" + sfx).zero_()
     return mod

@@ -76,6 +76,7 @@ class TextConfig(TrainConfig):
     clip_norm: float | None = 5.0          # per-character mean loss: char-rnn's clip
     patience: int = 3
     val_fraction: float = 0.1              # the last 10% of the corpus is held out
+    embedding_dropout: float = 0.0         # drop whole characters (word types) per chunk (Gal 2016 §4.2, AWD-LSTM)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,9 @@ def _finish(task: str, cfg: TrainConfig, given: set[str], in_memory: bool = Fals
             V.positive_int("--season", cfg.season, maximum=V.MAX_SIZE)
     if isinstance(cfg, TextConfig):
         V.positive_int("--seq-len", cfg.seq_len, maximum=V.MAX_SIZE)
+        if not 0.0 <= cfg.embedding_dropout < 1.0:
+            raise ValueError(f"--embedding-dropout: expected a rate in [0, 1), got {cfg.embedding_dropout}; "
+                             f"0 turns it off, 0.1 is AWD-LSTM's")
     V.positive_int("--epochs", cfg.epochs)
     V.positive_float("--lr", cfg.lr)
     V.positive_float("--grad-norm-limit", cfg.grad_norm_limit)

@@ -54,6 +54,16 @@ def updates_per_epoch(n_train: int, streams: int, seq_len: int) -> int:
     return -(-((n_train - 1) // streams) // seq_len)
 
 
+def embedding_keep(rng: np.random.Generator, p: float, V: int, dtype) -> np.ndarray:
+    """Embedding dropout (Gal & Ghahramani 2016, §4.2; Merity et al. 2018): (V,) keep mask, scaled.
+
+    A dropped symbol is zero wherever it occurs in the mini-batch: keep_v ~ Bernoulli(1 - p) / (1 - p).
+    With one-hot inputs, x . keep enters the first layer as W (x . keep) = (W diag(keep)) x, so this
+    is exactly dropout on the columns of W, the symbols' embeddings.
+    """
+    return (rng.random(V) >= p).astype(dtype) / (1.0 - p)
+
+
 class TextTask:
     item_unit = "char"
 
@@ -89,8 +99,10 @@ class TextTask:
         state, total, n = None, 0.0, 0
         for k, (a, b) in enumerate(self._chunks(self.x.shape[0])):
             guard.ctx.batch = k + 1
-            x = TX.one_hot(self.x[a:b], self.V, self.dtype)
+            x = TX.one_hot(self.x[a:b], self.V, self.dtype)                 # (T, B, V)
             tgt = TX.one_hot(self.t[a:b], self.V, self.dtype)
+            if self.cfg.embedding_dropout:
+                x *= embedding_keep(rng, self.cfg.embedding_dropout, self.V, self.dtype)
             out, stateT = net.forward(x, state)
             value, dout = mean_loss("cross_entropy", out, tgt, None)
             guard.check_loss(value)

@@ -189,7 +189,11 @@ def fit(task, net, optimizer, cfg, rng: np.random.Generator, run=None, progress:
             guard.ctx = StepContext(epoch=st.epoch + 1)
             bar.set_description(f"epoch {st.epoch + 1}/{cfg.epochs}")
             t0 = time.perf_counter()
+            # Dropout and zoneout draw from the trainer's rng, which the checkpoint keeps: a resumed run
+            # draws the same masks. Without such options the rng is not touched and nothing changes.
+            net.train(rng=rng)
             train = task.train_epoch(net, guard, rng, bar)
+            net.eval()
             guard.check_loss(train["train_loss"])
             if not np.isfinite(net.flat).all():
                 raise Diverged(f"weights became non-finite during epoch {st.epoch + 1}")
@@ -230,6 +234,7 @@ def fit(task, net, optimizer, cfg, rng: np.random.Generator, run=None, progress:
         raise Diverged(f"training stopped: {e}; no non-finite weights were written{where}; "
                        f"lower --lr (now {cfg.lr:g}) or set --clip-norm") from None
     finally:
+        net.eval()
         bar.close()
     net.flat[...] = best
     return FitResult(st, net)
