@@ -295,12 +295,13 @@ def _parts(net):
                     f"a Readout alone has no recurrent layers to export")
 
 
-def _opset(opset) -> int:
+def check_opset(opset, what: str = "to_onnx: opset") -> int:
+    """``opset`` as an int, or a ValueError when it is not one this export and the installed onnx support."""
     onnx = _onnx()
     top = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= top:
-        raise ValueError(f"to_onnx: opset expects an integer in [{MIN_OPSET}, {top}] (this onnx knows up to "
-                         f"{top}), got {opset!r}")
+        raise ValueError(f"{what} expects an integer in [{MIN_OPSET}, {top}] (this onnx knows up to {top}), "
+                         f"got {opset!r}")
     return int(opset)
 
 
@@ -312,7 +313,7 @@ def build_model(net, *, opset: int = DEFAULT_OPSET, dtype: str = "float32", leng
 
     from .. import __version__
 
-    opset = _opset(opset)
+    opset = check_opset(opset)
     if dtype not in DTYPES:
         raise ValueError(f"to_onnx: dtype expects {' or '.join(map(repr, DTYPES))} (onnxruntime's LSTM runs "
                          f"float32 only), got {dtype!r}")
