@@ -228,6 +228,23 @@ def test_to_onnx_writes_only_new_paths_unless_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]          # no temporary file left
 
 
+def test_a_new_path_taken_meanwhile_is_left_alone(tmp_path, monkeypatch):
+    from lstmkit import _atomic
+
+    f, real = tmp_path / "m.onnx", _atomic.check_file_target
+
+    def then_someone_writes(path, what=""):
+        st = real(path, what)
+        if not f.exists():
+            f.write_bytes(b"theirs")                   # created between the check and the rename
+        return st
+
+    monkeypatch.setattr(_atomic, "check_file_target", then_someone_writes)
+    with pytest.raises(ValueError, match=r"appeared while writing"):
+        _atomic.atomic_write_bytes(f, b"ours", what="--onnx", replace=False)
+    assert f.read_bytes() == b"theirs" and sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("onnx_run")
