@@ -12,7 +12,7 @@ The public surface:
     LSTMRegressor, LSTMForecaster, LSTMClassifier   scikit-learn estimators (loaded on use; need
                                   scikit-learn: pip install 'lstmkit[sklearn]')
     save, load                    networks to and from a directory (weights + JSON config)
-    interop                       from_torch / to_torch (imported on use; needs torch)
+    interop                       from_torch / to_torch (imported on use; needs torch), to_onnx (needs onnx)
 """
 from __future__ import annotations
 

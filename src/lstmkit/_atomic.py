@@ -74,15 +74,21 @@ def _private_error(path: Path, e: OSError) -> ValueError:
                       f"permissions")
 
 
-def atomic_write_bytes(path, data: bytes, make_parents: bool = False, what: str = "") -> None:
+def atomic_write_bytes(path, data: bytes, make_parents: bool = False, what: str = "",
+                       replace: bool = True) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
 
     An existing regular file keeps its permission bits; anything else at ``path`` is refused.
+    ``replace=False`` writes only a new path: the finished temporary file is hard-linked to ``path``,
+    which fails if anything appeared there meanwhile (where hard links are unsupported: a rename after
+    a last check).
     """
     path = Path(path)
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
     old = check_file_target(path, what)
+    if old is not None and not replace:
+        raise ValueError(f"{what or 'write'}: {path} already exists; lstmkit does not replace it here")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     except OSError as e:
@@ -93,12 +99,33 @@ def atomic_write_bytes(path, data: bytes, make_parents: bool = False, what: str 
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        check_file_target(path, what)        # again: the write may have taken a while
-        os.replace(tmp, path)
+        if replace:
+            check_file_target(path, what)    # again: the write may have taken a while
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path, what)
         fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _link_new(tmp: str, path: Path, what: str) -> None:
+    """Give the finished file ``tmp`` the name ``path`` only if nothing is there; ``tmp`` is removed."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise ValueError(f"{what or 'write'}: {path} appeared while writing (someone else made it); "
+                         f"it is left as it is") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(path):             # no hard links on this file system: check, then rename
+            raise ValueError(f"{what or 'write'}: {path} appeared while writing (someone else made it); "
+                             f"it is left as it is") from None
+        os.rename(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def atomic_write_text(path, text: str, what: str = "") -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-MODULES = ("demo", "train", "predict", "generate", "plot", "inspect", "reproduce")
+MODULES = ("demo", "train", "predict", "generate", "plot", "inspect", "export", "reproduce")
 
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
 
