@@ -174,15 +174,29 @@ def test_options_are_refused_together():
 
 
 def test_an_option_the_export_does_not_know_is_refused_unless_default(monkeypatch):
-    monkeypatch.setitem(LSTMCell.DEFAULTS, "layer_norm", False)     # as if someone added it to the cell
-    assert _round_trip(_net(layer_norm=False)) < TOL
-    with pytest.raises(ValueError, match=r"layer_norm=True \(an option the ONNX export does not know; only its "
-                                         r"default False"):
-        ox.to_onnx(lstmkit.LSTM(3, 4, layer_norm=True))
+    monkeypatch.setitem(LSTMCell.DEFAULTS, "spectral_norm", False)  # as if someone added it to the cell
+    assert _round_trip(_net(spectral_norm=False)) < TOL
+    with pytest.raises(ValueError, match=r"spectral_norm=True \(an option the ONNX export does not know; only "
+                                         r"its default False"):
+        ox.to_onnx(lstmkit.LSTM(3, 4, spectral_norm=True))
     monkeypatch.setitem(LSTMCell.DEFAULTS, "dropout", 0.0)
     ox.to_onnx(lstmkit.LSTM(3, 4, dropout=0))                      # 0 is the default 0.0
     with pytest.raises(ValueError, match=r"dropout=0.5"):
         ox.to_onnx(lstmkit.LSTM(3, 4, dropout=0.5))
+
+
+@pytest.mark.parametrize("opts,why", [({"proj_size": 2}, "no projection"), ({"layer_norm": True}, "no layer norm"),
+                                      ({"zoneout_cell": 0.1}, "zoneout's evaluation c"),
+                                      ({"zoneout_hidden": 0.1}, "zoneout's evaluation h")])
+def test_toolbox_options_that_change_the_equations_are_refused(opts, why):
+    with pytest.raises(ValueError, match=why):
+        ox.to_onnx(lstmkit.LSTM(3, 4, **opts))
+
+
+def test_dropout_is_off_at_evaluation_so_a_net_trained_with_it_exports_exactly():
+    net = _net(input_dropout=0.3, recurrent_dropout=0.3, weight_drop=0.2)
+    assert net.rnn.cells[0].stochastic and not net.training
+    assert _round_trip(net) < TOL
 
 
 def test_an_activation_outside_the_whitelist_is_refused(monkeypatch):

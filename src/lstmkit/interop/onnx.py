@@ -137,6 +137,15 @@ EXPORTABLE: dict[str, Allowed] = {
     "forget_bias": _ANY,         # initialisation only: the weights are exported as they are
     "init_range": _ANY,          # initialisation only
     "kernel": _ANY,              # every kernel computes the same function
+    # lstm_toolbox.py: dropout is off at evaluation (the masks are scaled while training), so the
+    # exported inference graph is exact; the others change the equations.
+    "input_dropout": _ANY,
+    "recurrent_dropout": _ANY,
+    "weight_drop": _ANY,
+    "proj_size": _only(0, "ONNX's LSTM has no projection of h (LSTMP)"),
+    "layer_norm": _only(False, "ONNX's LSTM has no layer normalisation"),
+    "zoneout_cell": _only(0.0, "zoneout's evaluation c(t) = z c(t-1) + (1-z) c~(t) is not ONNX's cell update"),
+    "zoneout_hidden": _only(0.0, "zoneout's evaluation h(t) = z h(t-1) + (1-z) h~(t) is not ONNX's output"),
 }
 
 # Cells other than "lstm": why ONNX's LSTM operator cannot compute them.
