@@ -227,3 +227,15 @@ def test_estimator_trains_with_toolbox_options():
     assert not est.net_.training
     again = LSTMRegressor(**est.get_params()).fit(X, y)
     np.testing.assert_array_equal(again.predict(X), p1)       # the masks follow the seed
+
+
+def test_layer_norm_with_one_input_feature_sees_only_its_sign():
+    """LN(W x) over the 4H net inputs, x a scalar: (x w - x mean w) / sqrt(x^2 var w + eps) = sign(x) LN(w) up
+    to eps / (x^2 var w). docs/toolbox.md cites this for the forecast row, whose only input is the series."""
+    net = LSTM(1, 8, layer_norm=True, seed=0)
+    x = np.random.default_rng(0).uniform(0.5, 2.0, size=(12, 3, 1)) * np.array([1, -1, 1])[None, :, None]
+    y1 = net.forward(x)[0]
+    np.testing.assert_allclose(net.forward(3.7 * x)[0], y1, rtol=0, atol=1e-3)   # the magnitude is lost
+    assert np.abs(net.forward(-x)[0] - y1).max() > 0.05                          # the sign is not
+    plain = LSTM(1, 8, seed=0)
+    assert np.abs(plain.forward(3.7 * x)[0] - plain.forward(x)[0]).max() > 0.05
