@@ -103,14 +103,7 @@ class Attention:
 
 
 class DotAttention(Attention):
-    name = "dot"
-
-    def __init__(self, query_size, memory_size, attention_size):
-        if query_size != memory_size:
-            raise ValueError(f"attention 'dot': expected the decoder's hidden size ({query_size}) to equal the "
-                             f"encoder's output size ({memory_size}; twice hidden_size when bidirectional); "
-                             f"use attention 'general' or 'bahdanau', which project between the two")
-        super().__init__(query_size, memory_size, attention_size)
+    name = "dot"                     # needs Hq = M (checked with the model's options)
 
 
 class GeneralAttention(Attention):

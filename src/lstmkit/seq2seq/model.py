@@ -54,7 +54,7 @@ from .attention import CHOICES as ATTENTION_CHOICES
 from .attention import make_attention
 from .batch import Batch, pad_ids
 from .embedding import EMBEDDINGS, make_embedding
-from .vocabulary import BOS, Vocabulary
+from .vocabulary import BOS, PAD, Vocabulary
 
 
 class Encoded(NamedTuple):
@@ -105,6 +105,43 @@ DEFAULTS = {
 }
 
 
+def check_options(options: dict, flags: bool = False) -> dict:
+    """The options with their defaults, each checked (``flags=True`` names them as the CLI's --flags)."""
+    def name(key: str) -> str:
+        return "--" + key.replace("_", "-") if flags else key
+
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"Seq2Seq: unknown option(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
+    o = {**DEFAULTS, **options}
+    for key in ("hidden_size", "embed_size"):
+        V.positive_int(name(key), o[key], maximum=V.MAX_SIZE)
+    V.positive_int(name("num_layers"), o["num_layers"], maximum=V.MAX_LAYERS)
+    if o["attention_size"] is not None:
+        V.positive_int(name("attention_size"), o["attention_size"], maximum=V.MAX_SIZE)
+    if o["embedding"] not in EMBEDDINGS:
+        raise ValueError(f"{name('embedding')}: expected one of {', '.join(EMBEDDINGS)}, got {o['embedding']!r}")
+    if o["attention"] not in ATTENTION_CHOICES:
+        raise ValueError(f"{name('attention')}: expected one of {', '.join(ATTENTION_CHOICES)}, got {o['attention']!r}")
+    for key in ("bidirectional", "input_feeding"):
+        if not isinstance(o[key], bool):
+            raise TypeError(f"{name(key)}: expected true or false, got {o[key]!r}")
+    if o["bridge"] is not None and not isinstance(o["bridge"], bool):
+        raise TypeError(f"{name('bridge')}: expected true, false or None (automatic), got {o['bridge']!r}")
+    if o["input_feeding"] and o["attention"] == "none":
+        raise ValueError(f"{name('input_feeding')}: feeds the attentional state h~(t-1) to the decoder, which needs "
+                         f"attention; got attention 'none'; set {name('attention')} or drop input feeding")
+    M = (2 if o["bidirectional"] else 1) * o["hidden_size"]
+    if o["bridge"] is False and M != o["hidden_size"]:
+        raise ValueError(f"{name('bridge')}: a bidirectional encoder's final state is {M} wide, the decoder's "
+                         f"{o['hidden_size']}; without a bridge they cannot connect; leave the bridge automatic")
+    if o["attention"] == "dot" and M != o["hidden_size"]:
+        raise ValueError(f"{name('attention')} dot: expected the decoder's hidden size ({o['hidden_size']}) to equal "
+                         f"the encoder's output size ({M}, twice the hidden size when bidirectional); use "
+                         f"attention general or bahdanau, which project between the two")
+    return o
+
+
 class Seq2Seq(Module):
     """Encoder-decoder LSTM over two vocabularies; all weights in one flat buffer (``flat``).
 
@@ -118,37 +155,16 @@ class Seq2Seq(Module):
 
     def __init__(self, source_vocab: Vocabulary, target_vocab: Vocabulary, dtype="float64", seed=0,
                  cell_options: dict | None = None, **options):
-        unknown = sorted(set(options) - set(DEFAULTS))
-        if unknown:
-            raise TypeError(f"Seq2Seq: unknown option(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
-        o = {**DEFAULTS, **options}
-        self.options = o
+        o = self.options = check_options(options)
         self.source_vocab, self.target_vocab = source_vocab, target_vocab
         dt = V.dtype("dtype", dtype)
-        H = self.hidden_size = V.positive_int("hidden_size", o["hidden_size"], maximum=V.MAX_SIZE)
-        L = self.num_layers = V.positive_int("num_layers", o["num_layers"], maximum=V.MAX_LAYERS)
-        d = V.positive_int("embed_size", o["embed_size"], maximum=V.MAX_SIZE)
-        if o["embedding"] not in EMBEDDINGS:
-            raise ValueError(f"embedding: expected one of {', '.join(EMBEDDINGS)}, got {o['embedding']!r}")
-        if o["attention"] not in ATTENTION_CHOICES:
-            raise ValueError(f"attention: expected one of {', '.join(ATTENTION_CHOICES)}, got {o['attention']!r}")
-        for flag in ("bidirectional", "input_feeding"):
-            if not isinstance(o[flag], bool):
-                raise TypeError(f"{flag}: expected true or false, got {o[flag]!r}")
-        if o["bridge"] is not None and not isinstance(o["bridge"], bool):
-            raise TypeError(f"bridge: expected true, false or None (automatic), got {o['bridge']!r}")
-        if o["input_feeding"] and o["attention"] == "none":
-            raise ValueError("input_feeding: feeds the attentional state h~_{t-1} to the decoder, which needs "
-                             "attention; got attention 'none'; set an attention or input_feeding false")
+        H = self.hidden_size = o["hidden_size"]
+        L = self.num_layers = o["num_layers"]
+        d = o["embed_size"]
         self.cell_options = dict(cell_options or {})
-        D = 2 if o["bidirectional"] else 1
-        M = self.memory_size = D * H
+        M = self.memory_size = (2 if o["bidirectional"] else 1) * H
         self.bridged = (M != H) if o["bridge"] is None else o["bridge"]
-        if not self.bridged and M != H:
-            raise ValueError(f"bridge: a bidirectional encoder's final state is {M} wide, the decoder's {H}; "
-                             f"bridge false cannot connect them; leave bridge unset (automatic) or true")
-        A = H if o["attention_size"] is None else V.positive_int("attention_size", o["attention_size"],
-                                                                   maximum=V.MAX_SIZE)
+        A = H if o["attention_size"] is None else o["attention_size"]
         rng = np.random.default_rng(seed)
 
         self.src_emb = make_embedding(o["embedding"], source_vocab.size, d)
@@ -156,8 +172,9 @@ class Seq2Seq(Module):
         self.encoder = LSTM(self.src_emb.dim, H, num_layers=L, bidirectional=o["bidirectional"], cell="lstm",
                             dtype=dt, seed=rng, **self.cell_options)
         if self.encoder.state_names != ("h", "c"):
-            raise ValueError(f"cell_options: the decoder starts from the encoder's h and c; these options give "
-                             f"the cell the state {self.encoder.state_names}; drop full_gate_recurrence")
+            raise ValueError(f"--cell-option: the decoder starts from the encoder's h and c; these options give "
+                             f"the cell the state {self.encoder.state_names} (full gate recurrence); drop it for "
+                             f"seq2seq")
         self.attention = make_attention(o["attention"], H, M, A)
         self.query = None if self.attention is None else self.attention.query
         I0 = self.tgt_emb.dim + (M if self.query == "previous" else 0) + (H if o["input_feeding"] else 0)
@@ -277,9 +294,14 @@ class Seq2Seq(Module):
         return logits, new, a, _StepCache(tokens, caches, acache, hc, out)
 
     def step(self, tokens: np.ndarray, state: DecoderState, enc: Encoded):
-        """For decoding: log p (B, V) in float64, the new state, attention weights (B, S) or None."""
+        """For decoding: log p (B, V) in float64, the new state, attention weights (B, S) or None.
+
+        <pad> and <bos> are never targets, so decoding never produces them: their log p is -inf and the
+        softmax is over the other symbols.
+        """
         logits, new, a, _ = self._step(tokens, state, enc)
         z = logits.astype(np.float64)
+        z[:, [PAD, BOS]] = -np.inf
         z = z - z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True)), new, a
 
@@ -395,7 +417,3 @@ class Seq2Seq(Module):
         dcT = np.stack([de_c[l][:, k * H:(k + 1) * H] for l in range(L) for k in range(D)])
         dx, _ = self.encoder.backward(np.ascontiguousarray(dmem, dtype=dt), (dhT, dcT), accumulate=True)  # (M2')
         self.src_emb.backward(self._parts["src_emb"].params, batch.src, dx, self._parts["src_emb"].grads)  # (M1')
-
-    # ------------------------------------------------------------------ decoding helpers
-    def bos(self, n: int) -> np.ndarray:
-        return np.full(n, BOS, dtype=np.int64)

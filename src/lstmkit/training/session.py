@@ -18,6 +18,10 @@ from .trainer import fit
 
 def load_task(task: str, cfg):
     """Read the data files named by ``cfg`` and build the task object (all input checks happen here)."""
+    if task == "seq2seq":
+        from . import seq2seq
+
+        return seq2seq.load_task(cfg)
     if task == "forecast":
         from ..data.series import load_series
         from .forecast import ForecastTask
@@ -37,6 +41,8 @@ def load_task(task: str, cfg):
 
 
 def network_for(task: str, cfg, t):
+    if task == "seq2seq":
+        return t.build_model()
     if task == "forecast":
         return build_network(cfg, t.values.shape[1], cfg.horizon, "identity")
     if task == "text":
