@@ -142,6 +142,6 @@ def report(task: str, t, summary: dict) -> str:
              f"{summary['seconds']:.1f} s, {summary['num_weights']} weights"]
     lines += t.report_lines(summary)
     if summary.get("run_dir"):
-        lines.append(f"run directory: {summary['run_dir']}  (model/, summary.json, metrics.jsonl; "
-                     f"lstmkit plot {summary['run_dir']})")
+        plot = "" if task == "seq2seq" else f"; lstmkit plot {summary['run_dir']}"   # plot does not draw seq2seq runs
+        lines.append(f"run directory: {summary['run_dir']}  (model/, summary.json, metrics.jsonl{plot})")
     return "\n".join(lines)
