@@ -175,10 +175,9 @@ def predict(args) -> int:
     if args.top < 1:
         raise UsageError(f"--top: expected a number of characters >= 1, got {args.top}")
     run = Run.open(args.run_dir)
-    if args.backtest and run.task != "forecast":
-        raise UsageError(f"--backtest: applies to forecast runs; {run.path} is a {run.task} run")
-    if args.plot and run.task not in ("forecast", "seq2seq"):
-        raise UsageError(f"--plot: applies to forecast and seq2seq runs; {run.path} is a {run.task} run")
+    if (args.backtest and run.task != "forecast") or (args.plot and run.task not in ("forecast", "seq2seq")):
+        raise UsageError(f"--backtest/--plot: apply to forecast runs (--plot also to seq2seq runs); {run.path} is a "
+                         f"{run.task} run")
     for flag, f in (("--out", args.out), ("--plot", args.plot)):
         if f:
             check_file_target(f, flag)                                     # before the work
