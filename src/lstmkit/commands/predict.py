@@ -8,6 +8,9 @@
             has labels.
   text      the probability of every character coming next after the text of FILE (most likely first),
             and the model's bits per character on FILE.
+  seq2seq   one row per line of FILE (a source, or source<TAB>target): the decoded answer (greedy, or
+            beam search with ``--beam K``) and its log-probability; with targets also whether it is
+            exactly right, and the accuracy; ``--plot PNG`` draws the attention of the first line.
 
 The CSV goes to ``--out`` (written atomically, a regular file or a new path only) or to stdout.
 """
@@ -31,8 +34,14 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE.csv", help="write the CSV here (default: stdout)")
     p.add_argument("--backtest", action="store_true",
                    help="forecast: also forecast from every origin of FILE, beside the actual values")
-    p.add_argument("--plot", metavar="FILE.png", help="forecast: a forecast-vs-actual figure (implies --backtest)")
+    p.add_argument("--plot", metavar="FILE.png", help="forecast: a forecast-vs-actual figure (implies --backtest); "
+                                                      "seq2seq: the attention weights of the first line")
     p.add_argument("--top", type=int, default=5, help="text: characters shown on the screen (default 5)")
+    p.add_argument("--beam", type=int, default=1, metavar="K", help="seq2seq: beam width (default 1: greedy)")
+    p.add_argument("--length-penalty", dest="length_penalty", type=float, default=0.0, metavar="ALPHA",
+                   help="seq2seq beam search: rank by log p / length^ALPHA (default 0: log p)")
+    p.add_argument("--max-len", dest="max_len", type=int, default=None, metavar="N",
+                   help="seq2seq: at most N output symbols, <eos> included (default 2 x source length + 10)")
 
 
 def _csv(header: list[str], rows) -> str:
@@ -112,20 +121,63 @@ def _text(pred, args, report) -> str:
     return _csv(["character", "codepoint", "probability"], ([pred.vocab[k], ord(pred.vocab[k]), p[k]] for k in order))
 
 
-ANSWERS = {"forecast": _forecast, "classify": _classify, "text": _text}
+def _seq2seq(pred, args, report) -> str:
+    from ..seq2seq.tasks import accuracy_by_length
+
+    if args.beam < 1:
+        raise UsageError(f"--beam: expected a width >= 1, got {args.beam}")
+    if args.max_len is not None and args.max_len < 1:
+        raise UsageError(f"--max-len: expected a number of symbols >= 1, got {args.max_len}")
+    if not (np.isfinite(args.length_penalty) and args.length_penalty >= 0):
+        raise UsageError(f"--length-penalty: expected a number >= 0, got {args.length_penalty}")
+    if args.plot and pred.model.attention is None:
+        raise UsageError("--plot: this model has no attention to draw (it was trained with --attention none)")
+    pairs = pred.read(args.input)
+    hyps = pred.decode(pairs.sources, args.beam, args.max_len, args.length_penalty,
+                       where=[f"--input: {args.input} line {n}" for n in pairs.lines])
+    answers = [pred.text(h) for h in hyps]
+    how = "greedy decoding" if args.beam == 1 else f"beam search, width {args.beam}"
+    join = pred.join
+    header = ["line", "source", "prediction", "log_prob"]
+    rows = [[n, join(s), a, h.score] for n, s, a, h in zip(pairs.lines, pairs.sources, answers, hyps)]
+    if pairs.targets is not None:
+        outs = [pred.model.target_vocab.symbols(h.tokens) for h in hyps]
+        exact = [list(t) == o for t, o in zip(pairs.targets, outs)]
+        table = accuracy_by_length(list(zip(pairs.sources, pairs.targets)), outs)
+        token = sum(r["token"] * r["n"] for r in table.values()) / len(outs)
+        report(f"{len(outs)} lines of {args.input} ({how}): exact match {np.mean(exact):.4f}, token accuracy "
+               f"{token:.4f}")
+        header += ["target", "correct"]
+        rows = [r + [join(t), int(e)] for r, t, e in zip(rows, pairs.targets, exact)]
+    else:
+        report(f"{len(answers)} lines of {args.input} decoded ({how})")
+    if args.plot:
+        from ..seq2seq.attention_plot import attention_figure
+
+        h = hyps[0]
+        attention_figure(h.attention_matrix(), pairs.sources[0], pred.model.target_vocab.symbols(h.tokens), args.plot,
+                         title=f"{join(pairs.sources[0])!r} -> {answers[0]!r}", ended=h.ended)
+        report(f"figure: {args.plot}")
+    return _csv(header, rows)
 
 
-@command("predict", "a trained run's forecasts, class labels or next-character probabilities on new data", _args)
+ANSWERS = {"forecast": _forecast, "classify": _classify, "text": _text, "seq2seq": _seq2seq}
+
+
+@command("predict", "a trained run's forecasts, class labels, next-character probabilities or decoded sequences "
+                    "on new data", _args)
 def predict(args) -> int:
     from .._atomic import atomic_write_bytes, check_file_target
     from ..runs import Run
+    from ..training import seq2seq  # noqa: F401 - registers the seq2seq predictor
     from ..training.predictors import from_run
 
     if args.top < 1:
         raise UsageError(f"--top: expected a number of characters >= 1, got {args.top}")
     run = Run.open(args.run_dir)
-    if (args.backtest or args.plot) and run.task != "forecast":
-        raise UsageError(f"--backtest/--plot: apply to forecast runs; {run.path} is a {run.task} run")
+    if (args.backtest and run.task != "forecast") or (args.plot and run.task not in ("forecast", "seq2seq")):
+        raise UsageError(f"--backtest/--plot: apply to forecast runs (--plot also to seq2seq runs); {run.path} is a "
+                         f"{run.task} run")
     for flag, f in (("--out", args.out), ("--plot", args.plot)):
         if f:
             check_file_target(f, flag)                                     # before the work

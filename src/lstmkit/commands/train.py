@@ -1,4 +1,4 @@
-"""``lstmkit train forecast|text|classify``: train on one's own data into a run directory.
+"""``lstmkit train forecast|text|classify|seq2seq``: train on one's own data into a run directory.
 
 Options come from the task's config dataclass (``lstmkit.training.config``): a flag overrides the
 ``--config`` TOML file, which overrides the default. ``--resume RUN_DIR`` continues a run from its last
@@ -18,6 +18,8 @@ TASK_HELP = {
     "forecast": "forecast a column of a CSV time series (RMSE/MAE vs persistence and seasonal naive)",
     "text": "character-level language model on a text file (bits per character vs unigram)",
     "classify": "classify labelled variable-length sequences from .npz or long CSV (accuracy vs majority class)",
+    "seq2seq": "map source sequences to target sequences from a two-column file, source<TAB>target per line "
+               "(encoder-decoder LSTM, optional attention; exact-match accuracy vs copying the source)",
 }
 
 
@@ -110,12 +112,42 @@ def _classify(p):
     g.add_argument("--features", type=_list, default=S, metavar="COL,COL", help="long CSV: feature columns")
 
 
+def _bridge(s: str):
+    value = {"auto": None, "on": True, "true": True, "off": False, "false": False}.get(s.lower(), "?")
+    if value == "?":
+        raise argparse.ArgumentTypeError(f"expected auto, on or off, got {s!r}")
+    return value
+
+
+def _seq2seq(p):
+    from ..seq2seq.attention import CHOICES
+    from ..seq2seq.data import TOKENIZERS
+    from ..seq2seq.embedding import EMBEDDINGS
+
+    g = p.add_argument_group("seq2seq")
+    g.add_argument("--tokens", default=S, choices=list(TOKENIZERS),
+                   help="symbols: every character (chars, default) or whitespace-separated words")
+    g.add_argument("--attention", default=S, choices=list(CHOICES),
+                   help="none (default), dot or general (Luong 2015), bahdanau (additive, Bahdanau 2015)")
+    g.add_argument("--attention-size", dest="attention_size", type=int, default=S,
+                   help="bahdanau: units of the score's tanh layer (default: --hidden-size)")
+    g.add_argument("--input-feeding", dest="input_feeding", action=argparse.BooleanOptionalAction, default=S,
+                   help="feed the attentional state h~(t-1) to the decoder (Luong 2015; needs --attention)")
+    g.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=S,
+                   help="the encoder reads the source both ways")
+    g.add_argument("--bridge", type=_bridge, default=S, metavar="auto|on|off",
+                   help="a tanh/linear layer from the encoder's final state to the decoder's (auto: when the "
+                        "sizes differ)")
+    g.add_argument("--embedding", default=S, choices=list(EMBEDDINGS), help="learned (default) or onehot inputs")
+    g.add_argument("--embed-size", dest="embed_size", type=int, default=S, help="learned embedding size (default 32)")
+
+
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", dest="resume_top", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     p.add_argument("--no-progress", dest="no_progress_top", action="store_true", help="no progress bar")
     p.add_argument("--quiet", dest="quiet_top", action="store_true", help="no per-epoch lines")
     sub = p.add_subparsers(dest="task", metavar="TASK")
-    for task, extra in (("forecast", _forecast), ("text", _text), ("classify", _classify)):
+    for task, extra in (("forecast", _forecast), ("text", _text), ("classify", _classify), ("seq2seq", _seq2seq)):
         sp = sub.add_parser(task, help=TASK_HELP[task], description=TASK_HELP[task])
         _common(sp, task)
         extra(sp)
@@ -160,7 +192,8 @@ def flags_of(args) -> dict:
     return flags
 
 
-@command("train", "train on your own data: forecast a series, model text, classify sequences", _train_args)
+@command("train", "train on your own data: forecast a series, model text, classify sequences, map sequences to "
+                  "sequences", _train_args)
 def train(args) -> int:
     from tqdm.auto import tqdm
 
@@ -189,7 +222,7 @@ def train(args) -> int:
         _, _, text = run_training(saved_task, None, resume=resume, progress=False if no_progress else None, log=log)
     else:
         if task is None:
-            raise UsageError("train: name a task (forecast, text or classify) or give --resume RUN_DIR; "
+            raise UsageError("train: name a task (forecast, text, classify or seq2seq) or give --resume RUN_DIR; "
                              "see lstmkit train --help")
         file_values = C.read_toml(args.config) if args.config else {}
         cfg = C.resolve(task, file_values, flags_of(args))

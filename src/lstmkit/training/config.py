@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TASKS = ("forecast", "text", "classify")
+TASKS = ("forecast", "text", "classify", "seq2seq")
 
 # Which learning algorithms each task can use (the CLI's --algorithm).
 ALGORITHMS_BY_TASK = {
     "forecast": ("bptt", "rtrl1997"),     # windows are short sequences: full BPTT; the 1997 rule for lstm1997 cells
     "text": ("tbptt", "bptt"),            # tbptt carries the state across chunks; bptt resets it every chunk
     "classify": ("bptt", "rtrl1997"),
+    "seq2seq": ("bptt",),                 # teacher forcing, full BPTT through decoder and encoder
 }
 
 
@@ -92,7 +93,25 @@ class ClassifyConfig(TrainConfig):
     patience: int = 15
 
 
-CONFIGS: dict[str, type[TrainConfig]] = {"forecast": ForecastConfig, "text": TextConfig, "classify": ClassifyConfig}
+@dataclass(frozen=True)
+class Seq2SeqConfig(TrainConfig):
+    tokens: str = "chars"                  # symbols: "chars" (every character) or "words" (split at whitespace)
+    embedding: str = "learned"             # "learned" lookup table or fixed "onehot" vectors
+    embed_size: int = 32                   # d of the learned embeddings
+    attention: str = "none"                # none, dot, general (Luong 2015) or bahdanau (Bahdanau 2015)
+    attention_size: int | None = None      # Bahdanau's tanh layer (None: hidden_size)
+    input_feeding: bool = False            # Luong's input feeding (needs attention)
+    bidirectional: bool = False            # the encoder reads both ways (the bridge then maps 2H -> H)
+    bridge: bool | None = None             # None: a bridge exactly when the encoder's state is wider
+    hidden_size: int = 64
+    lr: float = 3e-3
+    epochs: int = 50
+    patience: int = 5
+    val_fraction: float = 0.1              # held-out pairs, drawn from the seed
+
+
+CONFIGS: dict[str, type[TrainConfig]] = {"forecast": ForecastConfig, "text": TextConfig, "classify": ClassifyConfig,
+                                         "seq2seq": Seq2SeqConfig}
 PATH_FIELDS = ("data", "labels")
 
 
@@ -241,12 +260,39 @@ def _finish(task: str, cfg: TrainConfig, given: set[str], in_memory: bool = Fals
         raise TypeError(f"--cell-option: {e}") from None
     except ValueError as e:
         raise ValueError(f"--cell-option: {e}") from None
+    if isinstance(cfg, Seq2SeqConfig):
+        _check_seq2seq(cfg)
     if isinstance(cfg, ForecastConfig):
         if not cfg.target and not in_memory:
             raise ValueError("--target: required (the column to forecast)")
         if cfg.target_mode not in ("delta", "level"):
             raise ValueError(f"--target-mode: expected 'delta' or 'level', got {cfg.target_mode!r}")
     return cfg
+
+
+def _check_seq2seq(cfg: "Seq2SeqConfig") -> None:
+    """The model's own checks of its options, reported under the flags that set them."""
+    from ..seq2seq.data import check_tokens
+    from ..seq2seq.model import check_options
+
+    if cfg.cell != "lstm":
+        raise ValueError(f"--cell: seq2seq's encoder and decoder are lstm cells, got {cfg.cell!r}; drop --cell "
+                         f"(cell variants go in --cell-option)")
+    check_tokens(cfg.tokens)
+    check_options({"hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers, "embedding": cfg.embedding,
+                   "embed_size": cfg.embed_size, "bidirectional": cfg.bidirectional, "attention": cfg.attention,
+                   "attention_size": cfg.attention_size, "input_feeding": cfg.input_feeding, "bridge": cfg.bridge},
+                  flags=True)                 # cell options: checked by the cell, and by Seq2Seq (h and c only)
+
+
+def register_run_files() -> None:
+    """What a seq2seq run's data.json must hold for ``lstmkit predict`` (its vocabularies live in the model)."""
+    from .. import runs
+
+    runs.DATA_FIELDS.setdefault("seq2seq", {"tokens": str})
+
+
+register_run_files()
 
 
 def to_dict(cfg: TrainConfig, task: str) -> dict:

@@ -18,6 +18,10 @@ from .trainer import fit
 
 def load_task(task: str, cfg):
     """Read the data files named by ``cfg`` and build the task object (all input checks happen here)."""
+    if task == "seq2seq":
+        from . import seq2seq
+
+        return seq2seq.load_task(cfg)
     if task == "forecast":
         from ..data.series import load_series
         from .forecast import ForecastTask
@@ -37,6 +41,8 @@ def load_task(task: str, cfg):
 
 
 def network_for(task: str, cfg, t):
+    if task == "seq2seq":
+        return t.build_model()
     if task == "forecast":
         return build_network(cfg, t.values.shape[1], cfg.horizon, "identity")
     if task == "text":
@@ -136,6 +142,6 @@ def report(task: str, t, summary: dict) -> str:
              f"{summary['seconds']:.1f} s, {summary['num_weights']} weights"]
     lines += t.report_lines(summary)
     if summary.get("run_dir"):
-        lines.append(f"run directory: {summary['run_dir']}  (model/, summary.json, metrics.jsonl; "
-                     f"lstmkit plot {summary['run_dir']})")
+        plot = "" if task == "seq2seq" else f"; lstmkit plot {summary['run_dir']}"   # plot does not draw seq2seq runs
+        lines.append(f"run directory: {summary['run_dir']}  (model/, summary.json, metrics.jsonl{plot})")
     return "\n".join(lines)

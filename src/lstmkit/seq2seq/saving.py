@@ -1,0 +1,125 @@
+"""A sequence-to-sequence model on disk: a directory with ``config.json`` and ``weights.npz``.
+
+The layout is lstmkit's model directory (``lstmkit.io``) with its own marker::
+
+    config.json   {"format": "lstmkit-seq2seq", "format_version": 1, "model": <Seq2Seq.config()>,
+                   "num_weights": W, "sha256": <hash of the weight bytes>}
+                  the model config holds both vocabularies, so the model reads and writes symbols alone
+    weights.npz   every named parameter array (np.savez, uncompressed)
+
+Writing goes through ``_atomic.atomic_write_dir`` (a temporary sibling, fsync, an atomic swap) and
+replaces only a directory with this marker holding nothing but these two files. Loading checks every
+field: the options are checked by ``Seq2Seq`` itself (sizes under their limits, memory available)
+before a weight is read; names and shapes must match the archive's headers, and the SHA-256 must match.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from pathlib import Path
+
+import numpy as np
+
+from .. import _npz
+from .._atomic import atomic_write_dir
+
+FORMAT = "lstmkit-seq2seq"
+FORMAT_VERSION = 1
+FILES = {"config.json", "weights.npz"}
+_META = {"format", "format_version", "model", "num_weights", "sha256"}
+
+
+def _digest(flat: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(flat).tobytes()).hexdigest()
+
+
+def _owned(path: Path) -> set[str] | None:
+    """FILES when ``path`` is a seq2seq model directory of lstmkit's (marker, only its files), else None."""
+    try:
+        entries = list(path.iterdir())
+    except OSError:
+        return None
+    if not entries or {e.name for e in entries} - FILES or any(not stat.S_ISREG(e.lstat().st_mode) for e in entries):
+        return None
+    try:
+        meta = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return FILES if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+
+
+def save(model, path) -> None:
+    """Write ``model`` (a Seq2Seq) to the directory ``path`` (new, empty, or one this function wrote)."""
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model.config(),
+            "num_weights": int(model.num_weights), "sha256": _digest(model.flat)}
+
+    def write(tmp: Path):
+        with open(tmp / "weights.npz", "wb") as fh:
+            np.savez(fh, **dict(model.params))
+        (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+    atomic_write_dir(path, write, _owned, what="save")
+
+
+def _damaged(f: Path, why: str) -> ValueError:
+    return ValueError(f"load: {f} {why}; the model directory is damaged (save the model again)")
+
+
+def load(path, verify: bool = True):
+    """The Seq2Seq saved in ``path``; ``verify=False`` skips the SHA-256 (names and shapes are checked)."""
+    from .model import Seq2Seq
+    from .vocabulary import Vocabulary
+
+    path = Path(path)
+    f = path / "config.json"
+    if not f.is_file():
+        raise FileNotFoundError(f"load: {path} is not a saved lstmkit model (no config.json inside); pass the "
+                                f"directory written by model.save(path)")
+    try:
+        meta = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise _damaged(f, f"is not valid JSON ({type(e).__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else None
+        raise ValueError(f"load: {f} is not a sequence-to-sequence model (format {got!r}, expected {FORMAT!r})"
+                         + ("; load it with lstmkit.load" if got == "lstmkit-model" else ""))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"load: {path} has format version {meta.get('format_version')!r}; this lstmkit reads "
+                         f"version {FORMAT_VERSION}; use the lstmkit release that wrote it")
+    if set(meta) != _META:
+        raise _damaged(f, f"has the fields {sorted(meta)}, expected {sorted(_META)}")
+    if verify and not (isinstance(meta["sha256"], str) and len(meta["sha256"]) == 64):
+        raise _damaged(f, "has no valid sha256 of the weights (verify=False loads it unchecked)")
+    cfg = meta["model"]
+    if not isinstance(cfg, dict) or cfg.get("type") != "Seq2Seq":
+        raise _damaged(f, "has no Seq2Seq model config")
+    cfg = dict(cfg)
+    try:
+        cfg.pop("type")
+        src, tgt = Vocabulary.from_list(cfg.pop("source_vocab")), Vocabulary.from_list(cfg.pop("target_vocab"))
+        model = Seq2Seq(src, tgt, **cfg)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise _damaged(f, f"has a damaged model config ({type(e).__name__}: {e})") from None
+    try:
+        spec = _npz.headers(path / "weights.npz")
+    except FileNotFoundError:
+        raise _damaged(f, "has no weights.npz beside it") from None
+    except _npz.NpzError as e:
+        raise ValueError(f"load: {e}; the model directory is damaged") from None
+    want = {k: v.shape for k, v in model.params.items()}
+    got = {k: shape for k, (shape, _) in spec.items()}
+    if want != got or meta["num_weights"] != model.num_weights:
+        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        raise _damaged(f, f"does not match weights.npz (missing {missing}, unexpected {extra}, or other shapes)")
+    if any(dtype.kind != "f" for _, dtype in spec.values()):
+        raise _damaged(f, "has weights that are not floating point")
+    try:
+        arrays = _npz.read(path / "weights.npz", max_bytes=model.num_weights * 8, spec=spec)
+    except _npz.NpzError as e:
+        raise ValueError(f"load: {e}; the model directory is damaged") from None
+    for k, a in arrays.items():
+        model.params[k][...] = a
+    if verify and _digest(model.flat) != meta["sha256"]:
+        raise ValueError(f"load: checksum mismatch in {path}; the weights were changed or damaged after saving")
+    return model
