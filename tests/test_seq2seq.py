@@ -292,6 +292,29 @@ def test_cli_train_predict_and_resume(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path / "cut"), "--no-progress", "--quiet"]) == 0
     np.testing.assert_array_equal(load(tmp_path / "cut" / "model").flat, load(tmp_path / "run" / "model").flat)
 
+    import lstmkit                                               # lstmkit.load reads either kind of model
+    assert isinstance(lstmkit.load(tmp_path / "run" / "model"), Seq2Seq)
+    assert main(["plot", str(tmp_path / "run"), "--out", str(tmp_path / "curves.png")]) == 0
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert main(["inspect", str(tmp_path / "run"), "--input", str(new)]) == 2
+    assert "--plot attention.png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opt", ["recurrent_dropout=0.2", "zoneout_cell=0.1", "proj_size=4"])
+def test_toolbox_options_the_decoder_cannot_take_are_refused(tmp_path, capsys, opt):
+    data = _pairs_file(tmp_path / "rev.tsv", T.dataset("reverse", 40, (2, 3), np.random.default_rng(0)))
+    assert main(["train", "seq2seq", "--data", str(data), "--epochs", "1", "--hidden-size", "8",
+                 "--cell-option", opt, "--out", str(tmp_path / "r"), "--no-progress", "--quiet"]) == 2
+    assert "seq2seq does not take " + opt.split("=")[0] in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_layer_norm_cells_in_seq2seq_have_checked_gradients():
+    m = _model(attention="dot", cell_options={"layer_norm": True})
+    err = _fd_errors(m, MIXED)
+    assert {"enc.l0.ln_gx", "dec.l0.ln_gh", "dec.l0.ln_bc"} <= set(err)
+    assert max(err.values()) < TOL, {k: v for k, v in err.items() if v >= TOL}
+
 
 @pytest.mark.parametrize("content,message", [
     ("", "is empty"),

@@ -98,11 +98,15 @@ def _digest(flat: np.ndarray) -> str:
 
 
 def is_model_dir(path) -> bool:
-    """True when ``path`` is a directory of lstmkit's: the marker in config.json and only the model's files."""
-    return _owned(Path(path)) is not None
+    """True when ``path`` is a directory of lstmkit's: a marker in config.json and only the model's files."""
+    return any(_owned(Path(path), fmt) is not None for fmt in MODEL_FORMATS)
 
 
-def _owned(path: Path) -> set[str] | None:
+# Model kinds on disk, by the marker in config.json -> the loader (the same layout and checks for each).
+MODEL_FORMATS = {FORMAT: "lstmkit.io", "lstmkit-seq2seq": "lstmkit.seq2seq.saving"}
+
+
+def _owned(path: Path, fmt: str = FORMAT) -> set[str] | None:
     try:
         entries = list(path.iterdir())
     except OSError:
@@ -115,16 +119,16 @@ def _owned(path: Path) -> set[str] | None:
         meta = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
         return None
-    return FILES if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+    return FILES if isinstance(meta, dict) and meta.get("format") == fmt else None
 
 
-def save(module, path) -> None:
-    """Write ``module`` (LSTM, Readout or Network) to the directory ``path``.
+def save(module, path, fmt: str = FORMAT) -> None:
+    """Write ``module`` (LSTM, Readout or Network; a Seq2Seq with its ``fmt``) to the directory ``path``.
 
-    ``path`` must be new, an empty directory, or a model directory written by ``save`` (replaced
-    atomically); anything else is refused and left as it is.
+    ``path`` must be new, an empty directory, or a model directory of the same ``fmt`` written by
+    ``save`` (replaced atomically); anything else is refused and left as it is.
     """
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": module.config(),
+    meta = {"format": fmt, "format_version": FORMAT_VERSION, "model": module.config(),
             "num_weights": int(module.num_weights), "sha256": _digest(module.flat)}
 
     def write(tmp: Path):
@@ -132,7 +136,7 @@ def save(module, path) -> None:
             np.savez(fh, **{k: v for k, v in module.params.items()})
         (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
 
-    atomic_write_dir(path, write, _owned, what="save")
+    atomic_write_dir(path, write, lambda p: _owned(p, fmt), what="save")
 
 
 def _damaged(cfg_file: Path, why: str) -> ValueError:
@@ -154,6 +158,10 @@ def load(path, verify: bool = True):
         meta = json.loads(cfg_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise _damaged(cfg_file, f"is not valid JSON ({type(e).__name__}: {str(e)[:80]})") from None
+    if isinstance(meta, dict) and meta.get("format") in MODEL_FORMATS and meta["format"] != FORMAT:
+        import importlib
+
+        return importlib.import_module(MODEL_FORMATS[meta["format"]]).load(path, verify)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"load: {cfg_file} is not an lstmkit model config (expected format {FORMAT!r})")
     if meta.get("format_version") != FORMAT_VERSION:

@@ -10,7 +10,8 @@ import io
 import numpy as np
 
 METRIC = {"forecast": ("val_rmse", "validation RMSE"), "text": ("val_bpc", "held-out bits per character"),
-          "classify": ("val_accuracy", "validation accuracy")}
+          "classify": ("val_accuracy", "validation accuracy"),
+          "seq2seq": ("val_token_accuracy", "held-out token accuracy (teacher forced)")}
 
 
 def pyplot():
@@ -43,6 +44,8 @@ def _baseline_lines(task: str, summary: dict | None) -> list[tuple[str, float]]:
         out.append((f"seasonal naive (m={sn.get('period')})", sn.get("rmse")))
     elif task == "text":
         out = [("unigram", b.get("unigram", {}).get("bpc"))]
+    elif task == "seq2seq":
+        out = []                      # its baselines score whole answers (exact match), not tokens
     else:
         out = [("majority class", b.get("majority", {}).get("accuracy"))]
     return [(n, v) for n, v in out if v is not None]

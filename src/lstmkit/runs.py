@@ -327,4 +327,5 @@ DATA_FIELDS: dict[str, dict[str, type]] = {
     "text": {"vocab": list},
     "forecast": {"scaler": dict, "columns": list},
     "classify": {"scaler": dict, "features": list, "classes": list},
+    "seq2seq": {"tokens": str},                 # the vocabularies live in the model
 }

@@ -56,6 +56,9 @@ def inspect(args) -> int:
         raise UsageError(f"--max-steps: expected >= 1, got {args.max_steps}")
     run = Run.open(args.run_dir)
     task = run.task
+    if task == "seq2seq":
+        raise UsageError(f"inspect: {run.path} is a seq2seq run, whose decoder steps depend on its own outputs; "
+                         f"see its attention with lstmkit predict {run.path} --input FILE --plot attention.png")
     prefix = Path(args.out) if args.out else run.path / "inspect" / Path(args.input).stem
     for ext in (".png", ".npz", ".csv"):
         check_file_target(f"{prefix}{ext}", "--out")

@@ -169,7 +169,6 @@ ANSWERS = {"forecast": _forecast, "classify": _classify, "text": _text, "seq2seq
 def predict(args) -> int:
     from .._atomic import atomic_write_bytes, check_file_target
     from ..runs import Run
-    from ..training import seq2seq  # noqa: F401 - registers the seq2seq predictor
     from ..training.predictors import from_run
 
     if args.top < 1:

@@ -175,6 +175,12 @@ class Seq2Seq(Module):
             raise ValueError(f"--cell-option: the decoder starts from the encoder's h and c; these options give "
                              f"the cell the state {self.encoder.state_names} (full gate recurrence); drop it for "
                              f"seq2seq")
+        toolbox = [k for k in ("proj_size", "input_dropout", "recurrent_dropout", "zoneout_cell", "zoneout_hidden",
+                               "weight_drop") if self.encoder.cells[0].options.get(k)]
+        if toolbox:   # layer_norm is fine: it has no noise and keeps h of size H
+            raise ValueError(f"--cell-option: seq2seq does not take {', '.join(toolbox)}: its decoder runs one "
+                             f"step at a time (a new dropout mask per step, not per sequence) and reads h of size "
+                             f"H; drop them (layer_norm is supported)")
         self.attention = make_attention(o["attention"], H, M, A)
         self.query = None if self.attention is None else self.attention.query
         I0 = self.tgt_emb.dim + (M if self.query == "previous" else 0) + (H if o["input_feeding"] else 0)

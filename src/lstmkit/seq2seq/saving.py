@@ -7,59 +7,28 @@ The layout is lstmkit's model directory (``lstmkit.io``) with its own marker::
                   the model config holds both vocabularies, so the model reads and writes symbols alone
     weights.npz   every named parameter array (np.savez, uncompressed)
 
-Writing goes through ``_atomic.atomic_write_dir`` (a temporary sibling, fsync, an atomic swap) and
-replaces only a directory with this marker holding nothing but these two files. Loading checks every
+Writing is ``lstmkit.io.save`` with this marker (a temporary sibling, fsync, an atomic swap; only a
+directory with this marker holding nothing but these two files is replaced); ``lstmkit.load`` reads
+either kind. Loading checks every
 field: the options are checked by ``Seq2Seq`` itself (sizes under their limits, memory available)
 before a weight is read; names and shapes must match the archive's headers, and the SHA-256 must match.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import stat
 from pathlib import Path
 
-import numpy as np
-
 from .. import _npz
-from .._atomic import atomic_write_dir
+from .. import io as _io
 
 FORMAT = "lstmkit-seq2seq"
-FORMAT_VERSION = 1
-FILES = {"config.json", "weights.npz"}
+FORMAT_VERSION = _io.FORMAT_VERSION
 _META = {"format", "format_version", "model", "num_weights", "sha256"}
-
-
-def _digest(flat: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(flat).tobytes()).hexdigest()
-
-
-def _owned(path: Path) -> set[str] | None:
-    """FILES when ``path`` is a seq2seq model directory of lstmkit's (marker, only its files), else None."""
-    try:
-        entries = list(path.iterdir())
-    except OSError:
-        return None
-    if not entries or {e.name for e in entries} - FILES or any(not stat.S_ISREG(e.lstat().st_mode) for e in entries):
-        return None
-    try:
-        meta = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return FILES if isinstance(meta, dict) and meta.get("format") == FORMAT else None
 
 
 def save(model, path) -> None:
     """Write ``model`` (a Seq2Seq) to the directory ``path`` (new, empty, or one this function wrote)."""
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model.config(),
-            "num_weights": int(model.num_weights), "sha256": _digest(model.flat)}
-
-    def write(tmp: Path):
-        with open(tmp / "weights.npz", "wb") as fh:
-            np.savez(fh, **dict(model.params))
-        (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
-
-    atomic_write_dir(path, write, _owned, what="save")
+    _io.save(model, path, FORMAT)
 
 
 def _damaged(f: Path, why: str) -> ValueError:
@@ -120,6 +89,6 @@ def load(path, verify: bool = True):
         raise ValueError(f"load: {e}; the model directory is damaged") from None
     for k, a in arrays.items():
         model.params[k][...] = a
-    if verify and _digest(model.flat) != meta["sha256"]:
+    if verify and _io._digest(model.flat) != meta["sha256"]:
         raise ValueError(f"load: checksum mismatch in {path}; the weights were changed or damaged after saving")
     return model

@@ -285,15 +285,6 @@ def _check_seq2seq(cfg: "Seq2SeqConfig") -> None:
                   flags=True)                 # cell options: checked by the cell, and by Seq2Seq (h and c only)
 
 
-def register_run_files() -> None:
-    """What a seq2seq run's data.json must hold for ``lstmkit predict`` (its vocabularies live in the model)."""
-    from .. import runs
-
-    runs.DATA_FIELDS.setdefault("seq2seq", {"tokens": str})
-
-
-register_run_files()
-
 
 def to_dict(cfg: TrainConfig, task: str) -> dict:
     return {"task": task, **dataclasses.asdict(cfg)}

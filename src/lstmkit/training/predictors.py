@@ -14,6 +14,7 @@ like the training data) and the task's answers:
             trained by the paper's rule is normalised to sum to 1); ``labels(xs)``: the most probable.
   text      ``next_proba(text)`` (V,): p(next character | text), the text read with the state carried;
             ``bits_per_char(text)``: mean -log2 p(c_t | c_<t) over the text's characters after the first.
+  seq2seq   ``decode(sources, beam=...)``: hypotheses (symbols, score, attention) (``training.seq2seq``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np
 from ..data import series as S
 from ..data.scaling import Scaler
 from .common import last_step_outputs
+from .seq2seq import Seq2SeqPredictor
 
 
 class ForecastPredictor:
@@ -160,7 +162,8 @@ class TextPredictor:
         return float(-np.mean(np.log2(np.maximum(p[np.arange(ids.size - 1), ids[1:]], 1e-300))))
 
 
-PREDICTORS = {"forecast": ForecastPredictor, "classify": ClassifyPredictor, "text": TextPredictor}
+PREDICTORS = {"forecast": ForecastPredictor, "classify": ClassifyPredictor, "text": TextPredictor,
+              "seq2seq": Seq2SeqPredictor}
 
 
 def from_run(run):

@@ -156,12 +156,3 @@ class Seq2SeqPredictor:
 
     def text(self, hyp) -> str:
         return self.join(self.model.target_vocab.symbols(hyp.tokens))
-
-
-def register_predictor() -> None:
-    from .predictors import PREDICTORS
-
-    PREDICTORS.setdefault("seq2seq", Seq2SeqPredictor)
-
-
-register_predictor()
