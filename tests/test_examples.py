@@ -92,3 +92,34 @@ def test_cell_states_refuses_rows_it_cannot_replay():
 
     with pytest.raises(ValueError, match="sequential construction"):
         load("cell_states").online_row("2a")
+
+
+def test_regularisers_changes_one_setting_per_run(tmp_path, monkeypatch):
+    # docs/toolbox.md's table: every run differs from "none" by its one setting and nothing else.
+    import json
+
+    from _train_data import corpus
+
+    monkeypatch.syspath_prepend(str(EXAMPLES))               # its example_data; no data of the extra is read
+    ex = load("regularisers")
+    data = corpus(tmp_path / "c.txt", n_words=300)
+
+    def tiny(out, seed):
+        return ["train", "text", "--data", str(data), "--hidden-size", "8", "--seq-len", "20", "--batch-size", "4",
+                "--epochs", "1", "--patience", "0", "--seed", str(seed)]
+
+    monkeypatch.setitem(ex.TASKS, "text", (tiny, 8, *ex.TASKS["text"][2:]))
+    configs = {}
+    for setting in ex.SETTINGS:
+        best, end = ex.run_one("text", setting, 0, tmp_path / "runs")
+        assert 0 < best <= end
+        (run,) = (tmp_path / "runs" / "text").glob(f"{setting.replace(' ', '_').replace(',', '').replace('/', '')}/seed0")
+        configs[setting] = json.loads((run / "config.json").read_text())
+    base = configs.pop("none")
+    for setting, cfg in configs.items():
+        diff = {k for k in base if cfg[k] != base[k]}
+        opts, flags = ex.SETTINGS[setting]
+        assert diff == ({"embedding_dropout"} if flags else {"cell_options"}), (setting, diff)
+        if opts:
+            want = {k: (4 if v == "half" else v) for k, v in opts.items()}
+            assert cfg["cell_options"] == {**base["cell_options"], **want}
