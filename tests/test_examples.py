@@ -123,3 +123,12 @@ def test_regularisers_changes_one_setting_per_run(tmp_path, monkeypatch):
         if opts:
             want = {k: (4 if v == "half" else v) for k, v in opts.items()}
             assert cfg["cell_options"] == {**base["cell_options"], **want}
+
+
+def test_seq2seq_tasks_quick_trains_scores_and_writes_nothing(capsys):
+    # docs/seq2seq.md's table comes from this script; --quick runs the same path on little data.
+    before = (EXAMPLES.parent / "docs" / "seq2seq.md").read_text()
+    assert load("seq2seq_tasks").main(["--quick", "--tasks", "reverse"]) == 0
+    out = capsys.readouterr().out
+    assert "| source length | reverse, no attention | reverse, attention |" in out and "| 12 |" in out
+    assert (EXAMPLES.parent / "docs" / "seq2seq.md").read_text() == before
