@@ -1,6 +1,6 @@
 """Reverse, sort and add symbol strings with an encoder-decoder LSTM, with and without attention.
 
-    python examples/seq2seq_tasks.py               # about 4 minutes on 2 cores; writes docs/seq2seq.md's table
+    python examples/seq2seq_tasks.py               # about 8 minutes on 2 cores; writes docs/seq2seq.md's table
     python examples/seq2seq_tasks.py --quick       # a smoke run (small data, a few epochs), writes nothing
 
 For each task (``lstmkit.seq2seq.tasks``) two models train on the same seeded pairs with source lengths
