@@ -47,7 +47,8 @@ Backward, the same symbols in reverse (E_h, E_c = errors reaching h(t), c(t))::
     d_net_o = d_o . sigma'(o),  d_c~ += d_net_o . p_o                                                   (T7')
     d_i = d_c~ . z,  d_f = d_c~ . c(t-1),  d_z = d_c~ . i,  to c(t-1): d_c~ . f + d_net_i p_i + d_net_f p_f  (T6', T5')
     d_a_h = LN'(d_net . g_h) (or d_net),  dR' += d_a_h^T (h(t-1) . m_h),  to h(t-1): (d_a_h R') . m_h   (T4', T3')
-    after the loop: d_a_x = LN'(d_net . g_x),  dW = d_a_x^T x',  dx = (d_a_x W) . m_x,  dR = dR' . M_R   (T4', T3', T2', T1')
+    after the loop: d_a_x = LN'(d_net . g_x),  dW = d_a_x^T x',  dx = (d_a_x W) . m_x,
+                    dR = dR' . M_R                                                       (T4', T3', T2', T1')
 
 with LN'(g) = (g - mean(g) - LN(a) mean(g . LN(a))) / sqrt(var(a) + eps), the gradient through LN.
 
@@ -96,8 +97,9 @@ def check(cell) -> None:
     named = [k for k in OPTIONS if o[k]]
     bad = {k: o[k] for k, want in NEEDS.items() if o[k] != want}
     if bad:
-        raise ValueError(f"lstm: {', '.join(named)} expect the cell with input, forget and output gates (peepholes "
-                         f"allowed), got {bad}; fix: drop the variant options, or the toolbox options")
+        raise ValueError(f"lstm: the toolbox options ({', '.join(named)}) expect the cell with input, forget and "
+                         f"output gates (peepholes allowed), got {bad}; fix: drop the variant options, or the "
+                         f"toolbox options")
     if o["kernel"] == "fast":
         raise ValueError(f"lstm: kernel='fast' has no {', '.join(named)}; fix: kernel='auto'")
 
