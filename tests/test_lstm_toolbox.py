@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lstmkit import gradcheck
+from lstmkit.cells import lstm_toolbox
 from lstmkit.cells.lstm import LSTMCell
 from lstmkit.network import LSTM, Network, Readout
 
@@ -41,14 +42,39 @@ def _check(net, training, seed=3, max_weights=None):
     return gradcheck.check_module(module, x, state=state, lengths=[5, 2, 4], max_weights=max_weights)
 
 
+@pytest.fixture(params=["numba", "numpy"])
+def steps(request, monkeypatch):
+    """Run the step loop of either implementation, whatever the size (lstm_toolbox.NUMPY_FROM)."""
+    monkeypatch.setattr(lstm_toolbox, "NUMPY_FROM", 0 if request.param == "numpy" else 10**12)
+    return request.param
+
+
 @pytest.mark.parametrize("opts", ALONE + [ALL], ids=lambda o: "all" if len(o) > 2 else next(iter(o)))
 @pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
-def test_gradients_match_finite_differences(opts, training):
+def test_gradients_match_finite_differences(opts, training, steps):
     # each option alone: every weight of one bidirectional layer; all at once: two layers, 250 sampled weights
     layers = 2 if opts is ALL else 1
     net = LSTM(3, 4, num_layers=layers, bidirectional=True, seed=0, **opts)
     errs = _check(net, training, max_weights=250 if opts is ALL else None)
     assert max(errs.values()) < TOL, errs
+
+
+def test_the_two_step_loops_agree(monkeypatch):
+    """The Numba kernels and the NumPy loop: the same outputs, states, gradients (float64, all options)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(7, 4, 3))
+    out = {}
+    for name, threshold in (("numba", 10**12), ("numpy", 0)):
+        monkeypatch.setattr(lstm_toolbox, "NUMPY_FROM", threshold)
+        net = LSTM(3, 6, num_layers=2, bidirectional=True, seed=0, **ALL).train(rng=np.random.default_rng(1))
+        y, (h, c) = net.forward(x, lengths=[7, 3, 5, 1])
+        dx, (dh0, dc0) = net.backward(np.cos(y), (np.sin(h), np.cos(c)))
+        out[name] = [y, h, c, dx, dh0, dc0, net.grad_flat.copy()]
+    for a, b in zip(*out.values()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(lstm_toolbox, "NUMPY_FROM", 2048)
+    assert lstm_toolbox._steps(8, 255) is lstm_toolbox.STEPS["numba"]
+    assert lstm_toolbox._steps(8, 256) is lstm_toolbox.STEPS["numpy"]
 
 
 def test_gradients_through_a_network_with_readout():
@@ -96,7 +122,7 @@ def _reference(cell, params, x, h0, c0):
 
 
 @pytest.mark.parametrize("opts", [{"layer_norm": True, "proj_size": 2}, ALL])
-def test_forward_matches_an_independent_reference(opts):
+def test_forward_matches_an_independent_reference(opts, steps):
     cell = LSTMCell(3, 4, **opts)
     rng = np.random.default_rng(0)
     params = {k: rng.normal(scale=0.5, size=s) for k, s in cell.param_shapes().items()}
