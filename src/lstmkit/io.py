@@ -139,15 +139,14 @@ def save(module, path, fmt: str = FORMAT) -> None:
     atomic_write_dir(path, write, lambda p: _owned(p, fmt), what="save")
 
 
-def _damaged(cfg_file: Path, why: str) -> ValueError:
+def damaged(cfg_file: Path, why: str) -> ValueError:
     return ValueError(f"load: {cfg_file} {why}; the model directory is damaged (save the model again)")
 
 
-def load(path, verify: bool = True):
-    """Read a model written by :func:`save` (or ``net.save``); returns the module.
+def read_config(path, verify: bool = True, fmt: str | None = None) -> tuple[dict, Path]:
+    """``(meta, its path)``: a model directory's config.json with every field checked.
 
-    ``verify=False`` accepts a config without (or with a stale) ``sha256``, for a config edited by
-    hand on purpose; names, shapes and sizes are checked either way.
+    ``fmt`` is the marker the caller reads (None: any of ``MODEL_FORMATS``).
     """
     path = Path(path)
     cfg_file = path / "config.json"
@@ -157,48 +156,38 @@ def load(path, verify: bool = True):
     try:
         meta = json.loads(cfg_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        raise _damaged(cfg_file, f"is not valid JSON ({type(e).__name__}: {str(e)[:80]})") from None
-    if isinstance(meta, dict) and meta.get("format") in MODEL_FORMATS and meta["format"] != FORMAT:
-        import importlib
-
-        return importlib.import_module(MODEL_FORMATS[meta["format"]]).load(path, verify)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"load: {cfg_file} is not an lstmkit model config (expected format {FORMAT!r})")
+        raise damaged(cfg_file, f"is not valid JSON ({type(e).__name__}: {str(e)[:80]})") from None
+    got = meta.get("format") if isinstance(meta, dict) else None
+    if got not in ((fmt,) if fmt else MODEL_FORMATS):
+        raise ValueError(f"load: {cfg_file} is not an lstmkit model config of format {fmt or FORMAT!r} "
+                         f"(found {got!r})" + ("; lstmkit.load reads it" if got in MODEL_FORMATS else ""))
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"load: {path} has model format version {meta.get('format_version')!r}; this lstmkit "
                          f"reads version {FORMAT_VERSION}; use the lstmkit release that wrote it")
     unknown = sorted(set(meta) - {"format", "format_version", "model", "num_weights", "sha256"})
     if unknown:
-        raise _damaged(cfg_file, f"has fields this lstmkit does not know ({', '.join(unknown)})")
+        raise damaged(cfg_file, f"has fields this lstmkit does not know ({', '.join(unknown)})")
     digest = meta.get("sha256")
     if verify and not (isinstance(digest, str) and len(digest) == 64):
-        raise _damaged(cfg_file, "has no valid sha256 of the weights, so they cannot be verified (pass "
+        raise damaged(cfg_file, "has no valid sha256 of the weights, so they cannot be verified (pass "
                                  "verify=False to load a config edited by hand on purpose)")
-    model = meta.get("model")
-    if not isinstance(model, dict):
-        raise _damaged(cfg_file, f"has no model config (found {type(model).__name__})")
+    if not isinstance(meta.get("model"), dict):
+        raise damaged(cfg_file, f"has no model config (found {type(meta.get('model')).__name__})")
+    return meta, cfg_file
+
+
+def read_spec(path, cfg_file: Path) -> dict:
+    """weights.npz's member headers {name: (shape, dtype)}, read before a byte is decompressed."""
     try:
-        spec = _npz.headers(path / "weights.npz")
+        return _npz.headers(Path(path) / "weights.npz")
     except FileNotFoundError:
-        raise _damaged(cfg_file, "has no weights.npz beside it") from None
+        raise damaged(cfg_file, "has no weights.npz beside it") from None
     except _npz.NpzError as e:
         raise ValueError(f"load: {e}; the model directory is damaged") from None
-    stored = sum(int(np.prod(shape)) for shape, _ in spec.values())
-    try:
-        wanted = expected_weights(model, limit=stored)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-        # A config that parses as JSON but lacks a field or has one of the wrong kind (or 1e999).
-        raise _damaged(cfg_file, f"has a damaged model config ({type(e).__name__}: {e})") from None
-    if wanted != stored:
-        # Checked on the headers, before building or reading: a damaged file must not allocate anything big.
-        raise _damaged(cfg_file, f"describes {wanted} weights but weights.npz claims {stored}")
-    if meta.get("num_weights") != stored:
-        raise _damaged(cfg_file, f"says num_weights = {meta.get('num_weights')!r}, the config and weights "
-                                 f"describe {stored}")
-    try:
-        module = build(model)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-        raise _damaged(cfg_file, f"has a damaged model config ({type(e).__name__}: {e})") from None
+
+
+def fill(module, path, spec: dict, digest, verify: bool):
+    """Check ``spec`` against ``module``'s parameters, read the weights into it, verify the SHA-256."""
     if set(spec) != set(module.params):
         missing = sorted(set(module.params) - set(spec))
         extra = sorted(set(spec) - set(module.params))
@@ -210,7 +199,7 @@ def load(path, verify: bool = True):
             raise ValueError(f"load: weight {k!r} has dtype {dtype}; expected floating point; the model "
                              f"directory is damaged")
     try:
-        arrays = _npz.read(path / "weights.npz", max_bytes=stored * 8, spec=spec)
+        arrays = _npz.read(Path(path) / "weights.npz", max_bytes=module.num_weights * 8, spec=spec)
     except _npz.NpzError as e:
         raise ValueError(f"load: {e}; the model directory is damaged") from None
     for k, a in arrays.items():
@@ -218,3 +207,35 @@ def load(path, verify: bool = True):
     if verify and _digest(module.flat) != digest:
         raise ValueError(f"load: checksum mismatch in {path}; the weights were changed or damaged after saving")
     return module
+
+
+def load(path, verify: bool = True):
+    """Read a model written by :func:`save` (or ``net.save``, or a Seq2Seq's); returns the module.
+
+    ``verify=False`` accepts a config without (or with a stale) ``sha256``, for a config edited by
+    hand on purpose; names, shapes and sizes are checked either way.
+    """
+    meta, cfg_file = read_config(path, verify)
+    if meta["format"] != FORMAT:
+        import importlib
+
+        return importlib.import_module(MODEL_FORMATS[meta["format"]]).from_config(meta, path, cfg_file, verify)
+    model = meta["model"]
+    spec = read_spec(path, cfg_file)
+    stored = sum(int(np.prod(shape)) for shape, _ in spec.values())
+    try:
+        wanted = expected_weights(model, limit=stored)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        # A config that parses as JSON but lacks a field or has one of the wrong kind (or 1e999).
+        raise damaged(cfg_file, f"has a damaged model config ({type(e).__name__}: {e})") from None
+    if wanted != stored:
+        # Checked on the headers, before building or reading: a damaged file must not allocate anything big.
+        raise damaged(cfg_file, f"describes {wanted} weights but weights.npz claims {stored}")
+    if meta.get("num_weights") != stored:
+        raise damaged(cfg_file, f"says num_weights = {meta.get('num_weights')!r}, the config and weights "
+                                 f"describe {stored}")
+    try:
+        module = build(model)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise damaged(cfg_file, f"has a damaged model config ({type(e).__name__}: {e})") from None
+    return fill(module, path, spec, meta.get("sha256"), verify)
