@@ -49,6 +49,7 @@ class Attention:
 
     name = ""
     query = "current"              # which decoder state asks: "current" h_t (Luong) or "previous" h_{t-1}
+    key_weight = None              # the matrix W with K = W h_s (None: K = h_s, the dot score)
 
     def __init__(self, query_size: int, memory_size: int, attention_size: int):
         self.query_size, self.memory_size, self.attention_size = int(query_size), int(memory_size), int(attention_size)
@@ -63,12 +64,22 @@ class Attention:
 
     # ---------------------------------------------------------------- memory-only part, once per batch
     def keys(self, params, mem: np.ndarray) -> np.ndarray:
-        """mem (S, B, M) -> K (S, B, k)."""
-        return mem
+        """mem (S, B, M) -> K (S, B, k): W h_s (S2, S3), or h_s itself (S1)."""
+        if self.key_weight is None:
+            return mem
+        S, B, M = mem.shape
+        W = params[self.key_weight]                                                # (k, M)
+        return (mem.reshape(S * B, M) @ W.T).reshape(S, B, W.shape[0])
 
     def keys_backward(self, params, mem: np.ndarray, dK: np.ndarray, grads) -> np.ndarray:
-        """dK (S, B, k) -> the error it sends to mem (S, B, M); weight gradients accumulated."""
-        return dK
+        """dK (S, B, k) -> the error it sends to mem (S, B, M); dW accumulated (keys' line of the docstring)."""
+        if self.key_weight is None:
+            return dK
+        S, B, M = mem.shape
+        W = params[self.key_weight]
+        dK2 = dK.reshape(S * B, W.shape[0])
+        grads[self.key_weight] += dK2.T @ mem.reshape(S * B, M)
+        return (dK2 @ W).reshape(S, B, M)
 
     # ---------------------------------------------------------------- one decoder step
     def _scores(self, params, K, q):
@@ -108,38 +119,20 @@ class DotAttention(Attention):
 
 class GeneralAttention(Attention):
     name = "general"
+    key_weight = "W_a"                                                             # K = W_a h_s (S2)
 
     def param_shapes(self):
         return {"W_a": (self.query_size, self.memory_size)}
-
-    def keys(self, params, mem):
-        S, B, M = mem.shape
-        return (mem.reshape(S * B, M) @ params["W_a"].T).reshape(S, B, self.query_size)   # W_a h_s (S2)
-
-    def keys_backward(self, params, mem, dK, grads):
-        S, B, M = mem.shape
-        dK2 = dK.reshape(S * B, self.query_size)
-        grads["W_a"] += dK2.T @ mem.reshape(S * B, M)
-        return (dK2 @ params["W_a"]).reshape(S, B, M)
 
 
 class BahdanauAttention(Attention):
     name = "bahdanau"
     query = "previous"
+    key_weight = "W_1"                                                             # K = W_1 h_s (S3)
 
     def param_shapes(self):
         A = self.attention_size
         return {"W_1": (A, self.memory_size), "W_2": (A, self.query_size), "v": (A,)}
-
-    def keys(self, params, mem):
-        S, B, M = mem.shape
-        return (mem.reshape(S * B, M) @ params["W_1"].T).reshape(S, B, self.attention_size)  # W_1 h_s (S3)
-
-    def keys_backward(self, params, mem, dK, grads):
-        S, B, M = mem.shape
-        dK2 = dK.reshape(S * B, self.attention_size)
-        grads["W_1"] += dK2.T @ mem.reshape(S * B, M)
-        return (dK2 @ params["W_1"]).reshape(S, B, M)
 
     def _scores(self, params, K, q):
         z = np.tanh(K + (q @ params["W_2"].T)[None])                               # (S3) (S, B, A)
