@@ -28,6 +28,7 @@ from pathlib import Path                                                        
 
 import numpy as np                                                               # noqa: E402
 
+from lstmkit._atomic import write_section                                        # noqa: E402
 from lstmkit.seq2seq import tasks as T                                           # noqa: E402
 from lstmkit.seq2seq.attention_plot import attention_figure                      # noqa: E402
 from lstmkit.seq2seq.data import Pairs                                           # noqa: E402
@@ -95,17 +96,6 @@ def table(results: dict, trained: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, name: str, text: str) -> None:
-    """Replace the text between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` of ``path``."""
-    from lstmkit._atomic import atomic_write_text
-
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    old = path.read_text()
-    if begin not in old or end not in old:
-        raise ValueError(f"{path} has no {begin} ... {end} markers; add them where the table belongs")
-    atomic_write_text(path, old[: old.index(begin)] + f"{begin}\n{text.strip()}\n{end}" + old[old.index(end) + len(end):])
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default="reverse,sort,addition", help="comma-separated (default all three)")
@@ -142,7 +132,7 @@ def main(argv=None) -> int:
         return 0
     footer = (f"Made by `{command}` in {wall:.0f} s of wall time (2 cores shared with other work, "
               f"one thread per process, float32).")
-    write_section(DOCS / "seq2seq.md", "seq2seq-table", text + "\n\n" + footer)
+    write_section(DOCS / "seq2seq.md", "seq2seq-table", text + "\n\n" + footer, append=False)
     if reverse_attention is not None:
         t, model = reverse_attention
         src = list("fcjabhidga")                                 # 10 symbols: longer than trained on

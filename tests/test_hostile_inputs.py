@@ -450,3 +450,22 @@ def test_broken_pipe_is_one_line_and_no_traceback():
 def test_every_kind_of_failure_becomes_one_line(exc, code, words):
     got, message = explain(exc)
     assert got == code and words in message and "\n" not in message
+
+
+def test_write_section_replaces_only_its_section_and_refuses_what_it_must_not_replace(tmp_path):
+    # What benchmarks/_results.py and examples/seq2seq_tasks.py write into RESULTS.md and docs/.
+    from lstmkit._atomic import write_section
+
+    f = tmp_path / "doc.md"
+    f.write_text("intro\n<!-- t:begin -->\nold\n<!-- t:end -->\noutro\n")
+    write_section(f, "t", "new\n")
+    assert f.read_text() == "intro\n<!-- t:begin -->\nnew\n<!-- t:end -->\noutro\n"
+    write_section(f, "u", "added")
+    assert f.read_text().endswith("outro\n\n<!-- u:begin -->\nadded\n<!-- u:end -->\n")
+    with pytest.raises(ValueError, match="no <!-- v:begin -->"):
+        write_section(f, "v", "x", append=False)
+    link = tmp_path / "link.md"
+    link.symlink_to(f)
+    with pytest.raises(ValueError):
+        write_section(link, "t", "through a symlink")
+    assert "new" in f.read_text() and link.is_symlink()

@@ -137,6 +137,26 @@ def atomic_write_text(path, text: str, what: str = "") -> None:
 _RENAME_EXCHANGE = 2
 
 
+def write_section(path, name: str, text: str, append: bool = True) -> Path:
+    """Replace the text between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` of ``path``, atomically.
+
+    The rest of the file is kept. Without the markers the section is appended (``append=False``: a
+    ValueError asking for them). What benchmarks and examples write into RESULTS.md and the docs.
+    """
+    path = Path(path)
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{text.strip(chr(10))}\n{end}"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end):]
+    elif append:
+        new = old.rstrip("\n") + ("\n\n" if old else "") + block + "\n"
+    else:
+        raise ValueError(f"{path} has no {begin} ... {end} markers; add them where the section belongs")
+    atomic_write_text(path, new, what=str(path))
+    return path
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
     try:
