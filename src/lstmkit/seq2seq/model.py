@@ -362,7 +362,7 @@ class Seq2Seq(Module):
         if reduction not in ("mean", "sum"):
             raise ValueError(f"loss: reduction must be 'mean' or 'sum', got {reduction!r}")
         enc = self.encode(batch.src, batch.src_len)
-        state = self.start(enc)
+        state = start = self.start(enc)
         m = batch.tgt_mask                                                             # (T, B)
         N = float(m.sum())
         scale = 1.0 / N if reduction == "mean" else 1.0
@@ -380,7 +380,7 @@ class Seq2Seq(Module):
             g[np.arange(y.size), y] -= 1.0                                             # (M10') p - onehot
             dlogits.append(g * (m[t][:, None] * scale).astype(g.dtype))
             caches.append(cache)
-        self._last = (batch, enc, caches, dlogits)
+        self._last = (batch, enc, start, caches, dlogits)
         self.last_stats = {"loss_sum": total, "tokens": int(N), "correct": correct}
         return total * scale
 
@@ -388,7 +388,7 @@ class Seq2Seq(Module):
         """Fill ``grads`` with the gradient of the last :meth:`loss` (zeroed first)."""
         if self._last is None:
             raise RuntimeError("backward: call loss(batch) first (backward differentiates the last loss)")
-        batch, enc, caches, dlogits = self._last
+        batch, enc, start, caches, dlogits = self._last
         self.zero_grad()
         B, H, L = batch.size, self.hidden_size, self.num_layers
         dt = self.dtype
@@ -403,7 +403,7 @@ class Seq2Seq(Module):
         de_h, de_c = [], []
         for l in range(L):
             if self.bridged:
-                h0 = np.tanh(enc.e_h[l] @ P["W_h"].T + P["b_h"])
+                h0 = start.h[l]                                                        # tanh(W_h e_h + b_h)
                 dpre = dh[l] * (1.0 - h0 * h0)
                 G["W_h"] += dpre.T @ enc.e_h[l]
                 G["b_h"] += dpre.sum(axis=0)
