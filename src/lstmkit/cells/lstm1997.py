@@ -5,12 +5,13 @@ and the Gers et al. (2002) peepholes as options. H = C·S memory cells in C bloc
 has index i = j·S + v. sigma is the logistic function, g and h the cell input/output squashings.
 
 Equations for step t, in the order of the paper's Section 5 (inputs are the current x(t), every
-recurrent source is the previous step's activation r(t-1) = [y_c(t-1), gates(t-1), y_hid(t-1)])::
+recurrent source is the previous step's activation r(t-1) = [y_c(t-1), gates(t-1), y_hid(t-1)], or
+with ``recurrent_sources="cells"`` only r(t-1) = y_c(t-1), the Gers et al. 2000 CERG net)::
 
     net(t)    = W x(t) + R r(t-1) + b                           net inputs of all units    (6-9)
     net_in_j  += sum_v p_in[i] s_i(t-1),   y_in_j = sigma(net_in_j)   input gate   (6-9; G02 peephole)
-    net_f_j   += sum_v p_f[i]  s_i(t-1),   y_f_j  = sigma(net_f_j)    forget gate  (G00; else y_f = 1)
-    s_i(t)    = y_f_j s_i(t-1) + y_in_j g(net_c_i)              CEC, self-weight 1 without a forget gate
+    net_f_j   += sum_v p_f[i]  s_i(t-1),   y_f_j  = sigma(net_f_j)    forget gate  (G00; else y_f = d)
+    s_i(t)    = y_f_j s_i(t-1) + y_in_j g(net_c_i)              CEC, self-weight d without a forget gate
     net_out_j += sum_v p_out[i] s_i(t),    y_out_j = sigma(net_out_j) output gate (6-9; else y_out = 1)
     y_c_i(t)  = y_out_j h(s_i(t))                               cell output
     y_hid(t)  = sigma(net_hid)                                  conventional hidden units
@@ -29,6 +30,10 @@ r(t) from step t+1 (and the final state), ds(t) the error reaching s(t)::
     ds(t-1)   = y_f d_s + p_in d_net_in + p_f d_net_f,   dr(t-1) = d_net(t) R
     dW = sum_t d_net^T x,  dR = sum_t d_net^T r(t-1),  db = sum_t d_net,  dx = d_net W
 
+d is ``state_decay``: 1 (the 1997 CEC) unless set; Gers et al. (2000, Table 2) try a fixed d = 0.9,
+s(t) = 0.9 s(t-1) + y_in g, as a remedy for state growth on continual streams that does not need a
+forget gate (it cannot be combined with one here: the row does not exist in the paper).
+
 ``truncated=True`` is the paper's gradient (Section 4 "Learning", A.1): errors reaching the net
 inputs of cells, gates and hidden units update their weights but are not sent to r(t-1), and no
 error enters s through a peephole (Gers 2002); error flows back in time only inside the CEC,
@@ -39,13 +44,14 @@ Hidden-layer units, the row order of W and R (only existing units are present)::
     cells (H) | input gates (C) | forget gates (C) | output gates (C) | hidden units (n_hid)
 
 The recurrent sources r (the columns of R) are the activations of the same units in the same order:
-cell outputs y_c, gate activations, hidden-unit outputs; N_u = N_r = H + n_gates·C + n_hid.
+cell outputs y_c, gate activations, hidden-unit outputs; N_u = N_r = H + n_gates·C + n_hid. With
+``recurrent_sources="cells"`` R keeps only its first H columns (N_r = H): the cells come first in r.
 
 =========  ============  =========================================================
 parameter  shape         present when / meaning
 =========  ============  =========================================================
 W          (N_u, I)      always; weights from the current inputs
-R          (N_u, N_r)    recurrent=True (connectivity "F"); from r(t-1)
+R          (N_u, N_r)    recurrent=True (connectivity "F"); from r(t-1); N_r = H for "cells"
 b_c        (H,)          bias_cell
 b_in       (C,)          bias_in
 b_f        (C,)          forget_gate and bias_forget
@@ -84,10 +90,11 @@ def _unit_offsets(N, H, S, has_f, has_out):
 
 @njit
 def _forward_kernel(xw, RT, p_in, p_f, p_out, mask, S, has_f, has_out, has_peep, recurrent,
-                    code_g, code_h, rs, ss, net_c, gc, hs, y):
+                    code_g, code_h, rs, ss, net_c, gc, hs, y, decay=1.0):
     """Fill rs[1:], ss[1:] (rs[0], ss[0] hold the initial state), net_c, gc = g(net_c), hs = h(s), y."""
     T, B, N = xw.shape
     H = ss.shape[2]
+    Nr = RT.shape[0]                                                    # recurrent sources: N_u, or H
     C, o_in, o_f, o_out, o_hid, n_hid = _unit_offsets(N, H, S, has_f, has_out)
     net = np.empty(N, dtype=xw.dtype)                                   # (N_u,) one sequence's net inputs
     for t in range(T):
@@ -105,7 +112,7 @@ def _forward_kernel(xw, RT, p_in, p_f, p_out, mask, S, has_f, has_out, has_peep,
             if recurrent:
                 # net += R r(t-1), as a sum of columns: the inner loop is over independent units, so
                 # it vectorises (a dot product per unit would be bound by the latency of its adds).
-                for k in range(N):
+                for k in range(Nr):
                     r_k = rs[t, b, k]
                     for u in range(N):
                         net[u] += RT[k, u] * r_k                        # (6-9)
@@ -120,7 +127,7 @@ def _forward_kernel(xw, RT, p_in, p_f, p_out, mask, S, has_f, has_out, has_peep,
                             a_f += p_f[i] * ss[t, b, i]
                 y_in = act.apply(act.LOGISTIC, a_in)                    # (6-9)
                 rs[t + 1, b, o_in + j] = y_in
-                y_f = 1.0
+                y_f = decay                                             # 1, or Table 2's fixed decay
                 if has_f:
                     y_f = act.apply(act.LOGISTIC, a_f)                  # (G00)
                     rs[t + 1, b, o_f + j] = y_f
@@ -154,7 +161,7 @@ def _forward_kernel(xw, RT, p_in, p_f, p_out, mask, S, has_f, has_out, has_peep,
 
 @njit
 def _backward_kernel(rs, ss, gc, hs, dy, dr0, ds0, R, p_in, p_f, p_out, mask, S, has_f, has_out,
-                     has_peep, recurrent, truncated, code_g, code_h, dnet):
+                     has_peep, recurrent, truncated, code_g, code_h, dnet, decay=1.0):
     """Fill dnet (T, B, N_u) with the net-input errors; return the errors reaching r(0) and s(0)."""
     T, B, N = dnet.shape
     H = ss.shape[2]
@@ -173,7 +180,7 @@ def _backward_kernel(rs, ss, gc, hs, dy, dr0, ds0, R, p_in, p_f, p_out, mask, S,
                 continue
             for j in range(C):
                 y_in = rs[t + 1, b, o_in + j]
-                y_f = rs[t + 1, b, o_f + j] if has_f else 1.0
+                y_f = rs[t + 1, b, o_f + j] if has_f else decay
                 y_out = rs[t + 1, b, o_out + j] if has_out else 1.0
                 d_yout = dr[b, o_out + j] if has_out else 0.0
                 for v in range(S):
@@ -220,7 +227,7 @@ def _backward_kernel(rs, ss, gc, hs, dy, dr0, ds0, R, p_in, p_f, p_out, mask, S,
                 for u in range(N):
                     e = dnet[t, b, u]
                     if e != 0.0:
-                        for k in range(N):
+                        for k in range(R.shape[1]):                     # N_r sources: N_u, or H
                             dr[b, k] += e * R[u, k]
     return dr, ds
 
@@ -251,6 +258,8 @@ class LSTM1997Cell(Cell):
         "in_gate_bias": None,     # None: random; a number or one per block (Exp 4: -3, -6)
         "out_gate_bias": None,    # None: random; a number or one per block (Exp 1: -1, -2, -3, -4)
         "forget_gate_bias": None,  # None: random; Gers 2000 uses positive, e.g. 0.5, 1.0, ...
+        "state_decay": 1.0,       # d in s(t) = d s(t-1) + y_in g without a forget gate; Gers 2000 Table 2: 0.9
+        "recurrent_sources": "all",  # "all": cells, gates, hidden units (1997, "F"); "cells": Gers 2000's CERG net
     }
     state_names = ("h", "c", "gates", "hid")
 
@@ -274,6 +283,15 @@ class LSTM1997Cell(Cell):
         n = o["hidden_units"]
         if not isinstance(n, (int, np.integer)) or _is_bool(n) or n < 0:
             raise ValueError(f"lstm1997: hidden_units must be an int >= 0, got {n!r}")
+        d = o["state_decay"]
+        if not isinstance(d, Real) or _is_bool(d) or not 0.0 < d <= 1.0:
+            raise ValueError(f"lstm1997: state_decay must be a number in (0, 1], got {d!r}")
+        if d != 1.0 and o["forget_gate"]:
+            raise ValueError(f"lstm1997: state_decay={d!r} with forget_gate=True; the forget gate is the learned "
+                             f"decay (Gers et al. 2000 compare the two, they do not combine them): choose one")
+        if o["recurrent_sources"] not in ("all", "cells"):
+            raise ValueError(f"lstm1997: recurrent_sources must be 'all' (cells, gates, hidden units) or 'cells' "
+                             f"(cell outputs only), got {o['recurrent_sources']!r}")
         self._g = act.get(o["g"])
         self._h = act.get(o["h"])
         r = o["init_range"]
@@ -337,6 +355,11 @@ class LSTM1997Cell(Cell):
         return out
 
     @property
+    def n_sources(self) -> int:
+        """N_r: the recurrent sources, the first N_r units of r (all units, or the cells only)."""
+        return self.hidden_size if self.options["recurrent_sources"] == "cells" else self.n_units
+
+    @property
     def output_size(self) -> int:
         return self.hidden_size + self.n_hidden_units
 
@@ -349,7 +372,7 @@ class LSTM1997Cell(Cell):
         H, C, I, N, n_hid = self.hidden_size, self.n_blocks, self.input_size, self.n_units, self.n_hidden_units
         shapes = {"W": (N, I)}
         if o["recurrent"]:
-            shapes["R"] = (N, N)
+            shapes["R"] = (N, self.n_sources)
         if o["bias_cell"]:
             shapes["b_c"] = (H,)
         if o["bias_in"]:
@@ -421,7 +444,8 @@ class LSTM1997Cell(Cell):
         S, has_f, has_out, has_peep, recurrent = self._flags()
         RT = np.ascontiguousarray(self._R(params, x.dtype).T)                 # (N_r, N_u)
         _forward_kernel(xw, RT, *self._peeps(params, x.dtype), mask, S, has_f,
-                        has_out, has_peep, recurrent, self._g.code, self._h.code, rs, ss, net_c, gc, hs, y)
+                        has_out, has_peep, recurrent, self._g.code, self._h.code, rs, ss, net_c, gc, hs, y,
+                        float(self.options["state_decay"]))
         stateT = (rs[T, :, :H].copy(), ss[T].copy(), rs[T, :, H:sl["hid"].start].copy(),
                   rs[T, :, sl["hid"]].copy())
         return y, stateT, (x, mask, rs, ss, net_c, gc, hs)
@@ -443,12 +467,13 @@ class LSTM1997Cell(Cell):
         dr, ds = _backward_kernel(rs, ss, gc, hs, np.ascontiguousarray(dy), dr0, ds0,
                                   self._R(params, dy.dtype), *self._peeps(params, dy.dtype), mask, S,
                                   has_f, has_out, has_peep, recurrent, int(bool(truncated)),
-                                  self._g.code, self._h.code, dnet)
+                                  self._g.code, self._h.code, dnet, float(self.options["state_decay"]))
         # Weight gradients as large products over all steps at once (masked steps have dnet = 0).
         dnet2 = dnet.reshape(T * B, N)
         grads["W"] += dnet2.T @ x.reshape(T * B, I)
         if "R" in grads:
-            grads["R"] += dnet2.T @ rs[:-1].reshape(T * B, N)
+            Nr = self.n_sources
+            grads["R"] += dnet2.T @ rs[:-1, :, :Nr].reshape(T * B, Nr)
         dnet_sum = dnet2.sum(axis=0)
         for name, unit in self._BIASES:
             if name in grads:

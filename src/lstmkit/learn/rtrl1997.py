@@ -11,9 +11,11 @@ Truncation. Errors reaching the net input of a cell, a gate or a hidden unit cha
 incoming weights but are not sent on to earlier steps, and none enters a cell state through a
 peephole: error flows back in time only inside the CEC. What is left can be carried *forward*,
 so that no history needs storing. For every cell i of block j and every source m of its block
-(current inputs x(t), recurrent sources r(t-1) = [y_c, gates, y_hid](t-1), the bias unit, and the
+(current inputs x(t), recurrent sources r(t-1) = [y_c, gates, y_hid](t-1) or only y_c(t-1) with
+recurrent_sources="cells", the bias unit, and the
 block's own cell states s(t-1) for peephole weights) three accumulators, all zero at the start of a
-sequence (y_f = 1 without a forget gate)::
+sequence (without a forget gate y_f is the cell option state_decay d: 1 in 1997, 0.9 in a row of
+Gers et al. 2000's Table 2)::
 
     A_c[i, m](t)  = y_f(t) A_c[i, m](t-1)  + g'(net_c_i(t)) y_in_j(t) y^m(t)          ds_i/dw_{c_i m}    (27)
     A_in[i, m](t) = y_f(t) A_in[i, m](t-1) + g(net_c_i(t)) f'_in(net_in_j(t)) y^m(t)  ds_i/dw_{in_j m}   (25)
@@ -90,6 +92,7 @@ UPDATES = ("step", "sequence")
 
 # Positions in the int64 ``cfg`` vector the kernel receives (one array instead of 15 arguments).
 _I, _N, _H, _S, _NHID, _K, _FO, _HAS_F, _HAS_OUT, _HAS_PEEP, _REC, _SHORT, _CODE_G, _CODE_H, _CODE_O = range(15)
+_NR = 15       # recurrent sources N_r (0 without recurrence; H for recurrent_sources="cells"): the rows of R
 # Positions in the int64 ``off`` vector: offsets of the weight arrays in the flat buffer (-1: absent).
 _OW, _OR, _OPIN, _OPF, _OPOUT, _OWO, _OBO = range(7)
 
@@ -102,7 +105,7 @@ def _add_unit_from_acc(dest, i_row, d, A, oW, oR, b_at, I, N, Nr):
     for m in range(I):
         dest[base + m] += d * A[m]
     if Nr:
-        base = oR + i_row * N
+        base = oR + i_row * Nr                 # R is (N_u, N_r): a row has N_r entries
         for k in range(Nr):
             dest[base + k] += d * A[I + k]
     if b_at >= 0:
@@ -116,7 +119,7 @@ def _add_unit_one_step(dest, u, d, oW, oR, b_at, I, N, Nr, nz_idx, nz_val, nnz, 
     for q in range(nnz):
         dest[base + nz_idx[q]] += d * nz_val[q]
     if Nr:
-        base = oR + u * N
+        base = oR + u * Nr                     # R is (N_u, N_r)
         for k in range(Nr):
             dest[base + k] += d * r_prev[k]
     if b_at >= 0:
@@ -125,13 +128,14 @@ def _add_unit_one_step(dest, u, d, oW, oR, b_at, I, N, Nr, nz_idx, nz_val, nnz, 
 
 @njit
 def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, reset,
-                     r_prev, s_prev, A_c, A_in, A_f, A_pin, A_pf, out_rec):
+                     r_prev, s_prev, A_c, A_in, A_f, A_pin, A_pf, out_rec, decay):
     """Run one sequence: forward, accumulators, and at target steps ``dest += scale * dE/dw``.
 
     ``w`` is the network's flat weight vector; ``dest`` is the flat gradient buffer (gradient and
     update="sequence": scale = 1) or ``w`` itself (update="step": scale = -lr). ``r_prev``/``s_prev``
     and the accumulators carry the state between calls (zeroed first when ``reset``). Returns the
     loss 1/2 SSE over the target steps; the outputs at target steps go to ``out_rec`` in order.
+    ``decay`` is the cell option state_decay (1.0 unless set; never with a forget gate).
     """
     I = cfg[_I]
     N = cfg[_N]
@@ -143,7 +147,7 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
     has_f = cfg[_HAS_F]
     has_out = cfg[_HAS_OUT]
     has_peep = cfg[_HAS_PEEP]
-    Nr = N if cfg[_REC] else 0           # recurrent sources of cells, gates and hidden units
+    Nr = cfg[_NR]                        # recurrent sources of cells, gates and hidden units
     shortcut = cfg[_SHORT]
     code_g = cfg[_CODE_G]
     code_h = cfg[_CODE_H]
@@ -173,7 +177,7 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
     gc = np.empty(H, dtype=dt)           # g(net_c(t))
     hs = np.empty(H, dtype=dt)           # h(s(t))
     yin = np.empty(C, dtype=dt)
-    yf = np.ones(C, dtype=dt)
+    yf = np.full(C, decay, dtype=dt)     # forget gates, or the fixed state decay (1: the 1997 CEC)
     yout = np.ones(C, dtype=dt)
     nz_idx = np.empty(max(I, 1), dtype=np.int64)   # the nonzero inputs of this step ...
     nz_val = np.empty(max(I, 1), dtype=dt)         # ... and their values
@@ -219,8 +223,8 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
             for q in range(nnz):
                 a += w[base + nz_idx[q]] * nz_val[q]
             if Nr:
-                base = oR + u * N
-                for k in range(N):
+                base = oR + u * Nr
+                for k in range(Nr):
                     a += w[base + k] * r_prev[k]
             net[u] = a                                                  # (6-9)
         for j in range(C):
@@ -235,7 +239,7 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
             y_in = act.apply(act.LOGISTIC, a_in)                        # (7)
             yin[j] = y_in
             r_cur[o_in + j] = y_in
-            y_f = 1.0
+            y_f = decay
             if has_f:
                 y_f = act.apply(act.LOGISTIC, a_f)                      # (G00)
                 yf[j] = y_f
@@ -288,6 +292,10 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
                     for k in range(Nr):
                         Af[I + k] += a_f * r_prev[k]
                     Af[I + Nr] += a_f
+                elif decay != 1.0:                                      # fixed decay: ds/dw decays with s
+                    for m in range(M):
+                        Ac[m] *= decay
+                        Ai[m] *= decay
                 for q in range(nnz):                                    # zero inputs add nothing
                     m = nz_idx[q]
                     Ac[m] += a_c * nz_val[q]
@@ -476,11 +484,13 @@ class _Layout:
         K, Fo = readout.out_features, readout.in_features
         offs += [slices[prefix + "W"].start, slices[prefix + "b"].start if prefix + "b" in slices else -1]
         self.off = np.array(offs, dtype=np.int64)
-        self.cfg = np.array([I, N, H, S, n_hid, K, Fo, *flags, int(shortcut), *codes, readout._act.code],
+        Nr = (cell.n_sources if flags[3] else 0) if isinstance(model, Network) else 0
+        self.cfg = np.array([I, N, H, S, n_hid, K, Fo, *flags, int(shortcut), *codes, readout._act.code, Nr],
                             dtype=np.int64)
+        self.decay = float(o["state_decay"]) if isinstance(model, Network) else 1.0
         self.I, self.K, self.H, self.S, self.N = I, K, H, S, N
         self.has_f = bool(flags[0])
-        self.M = I + (N if flags[3] else 0) + 1
+        self.M = I + Nr + 1
 
 
 class SequenceResult(NamedTuple):
@@ -570,7 +580,8 @@ class RTRL1997:
         lay = self._lay
         out = np.empty((int(np.count_nonzero(tm)), lay.K), dtype=self.model.dtype)
         loss = self._kernel(self.model.flat, dest, scale, lay.cfg, lay.off, lay.bias_at, xx, idx, yy, tm,
-                            bool(reset), self.r, self.s, self.A_c, self.A_in, self.A_f, self.A_pin, self.A_pf, out)
+                            bool(reset), self.r, self.s, self.A_c, self.A_in, self.A_f, self.A_pin, self.A_pf, out,
+                            lay.decay)
         if self._steps is not None:
             self._steps += tm.shape[0]
             if self._steps >= SPECIALISE_AFTER:
