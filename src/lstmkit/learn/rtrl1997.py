@@ -603,11 +603,14 @@ class RTRL1997:
             self.model.zero_grad()
         return self._run(self.model.grad_flat, 1.0, x, y, target_mask, input_indices, True)
 
-    def evaluate(self, x, y, target_mask=None, input_indices=None) -> SequenceResult:
-        """Weights frozen, no gradient: the loss and the outputs at the target steps of one sequence."""
+    def evaluate(self, x, y, target_mask=None, input_indices=None, reset: bool = True) -> SequenceResult:
+        """Weights frozen, no gradient: the loss and the outputs at the target steps of one sequence.
+
+        ``reset=False`` continues from the state the previous call left (testing on a continual stream).
+        """
         if self._scratch is None:
             self._scratch = np.zeros_like(self.model.flat)
-        return self._run(self._scratch, 0.0, x, y, target_mask, input_indices, True)
+        return self._run(self._scratch, 0.0, x, y, target_mask, input_indices, reset)
 
     def train_sequence(self, x, y, target_mask=None, input_indices=None, reset: bool = True) -> SequenceResult:
         """Process one sequence online and change the weights (after each target step or at the end).
