@@ -187,8 +187,8 @@ def test_a_quick_trial_has_the_studys_fields_and_the_table_reads_them(tmp_path):
     assert [r.id for r in study.rows] == list(ROWS)
     recs = {}
     for rid in ("gers2000-standard", "gers2000-forget", "gers2000-cnto-forget"):
-        row = ROWS[rid].effective(True)
-        assert row.max_sequences == ROWS[rid].quick.max_sequences
+        assert ROWS[rid].effective(True).max_sequences == ROWS[rid].quick.max_sequences < ROWS[rid].max_sequences
+        row = dataclasses.replace(ROWS[rid], max_sequences=150)
         rec = row.run_trial(0, 0)
         for key, types in COMMON_FIELDS + row.record_fields:
             assert isinstance(rec[key], types), key
