@@ -404,23 +404,29 @@ def cell_states(model, row: Gers2000Row, steps: int, seed: int = 0) -> dict[str,
     return {"s": s, "start": p.unit_start, "wrong": wrong}
 
 
-def cell_state_figure(path, nets: list[tuple[str, Any, Gers2000Row]], steps: int = 2000, seed: int = 0) -> Path:
-    """One panel per (label, model, row): every cell's state over a long CERG stream, string starts marked."""
+def cell_state_figure(path, nets: list[tuple[str, Any, Gers2000Row]], steps: int = 2000, zoom: int = 120,
+                      seed: int = 0) -> Path:
+    """One row of panels per (label, model, row): every cell's state over a long CERG stream (left) and
+    over its first ``zoom`` steps (right), string starts marked."""
     from ..plots import pyplot, save_png
 
     plt = pyplot()
-    fig, axes = plt.subplots(len(nets), 1, figsize=(10, 2.8 * len(nets)), squeeze=False)
-    for ax, (label, model, row) in zip(axes[:, 0], nets):
+    fig, axes = plt.subplots(len(nets), 2, figsize=(12, 2.9 * len(nets)), squeeze=False,
+                             gridspec_kw={"width_ratios": (2.2, 1)})
+    for (ax, az), (label, model, row) in zip(axes, nets):
         cs = cell_states(model, row, steps, seed)
         T = cs["s"].shape[0]
-        for t in np.nonzero(cs["start"])[0]:
-            ax.axvline(t, color="0.88", lw=0.5, zorder=0)
-        ax.plot(np.arange(T), cs["s"], lw=0.8)
         first = np.nonzero(cs["wrong"])[0]
-        note = f"first error at step {first[0]}" if first.size else "no error"
-        ax.set_title(f"{label}: cell states s(t), grey lines = string starts ({note})", fontsize=9)
-        ax.set_ylabel("s(t)")
-    axes[-1, 0].set_xlabel("step of one continual embedded Reber stream (never reset)")
+        note = f"first error at step {first[0]}" if first.size else f"no error in {T} steps"
+        for a, n in ((ax, T), (az, min(zoom, T))):
+            for t in np.nonzero(cs["start"][:n])[0]:
+                a.axvline(t, color="0.85", lw=0.6, zorder=0)
+            a.plot(np.arange(n), cs["s"][:n], lw=0.9)
+            a.set_ylabel("s(t)")
+        ax.set_title(f"{label}: cell states ({note})", fontsize=9)
+        az.set_title(f"first {min(zoom, T)} steps; grey lines = string starts (B)", fontsize=9)
+    axes[-1, 0].set_xlabel("step of one continual embedded Reber test stream (never reset)")
+    axes[-1, 1].set_xlabel("step")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
