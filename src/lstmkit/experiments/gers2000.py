@@ -358,6 +358,9 @@ def summarize(row: Gers2000Row, trials: list[dict]) -> dict:
     N = len(trials)
     out: dict[str, Any] = {"trials": N, "solved": sum(bool(t["perfect"]) for t in trials)}
     for cat in CATEGORIES:
+        if cat == "good" and row.good_length is None:      # CNTO: no "good" class
+            out["good_pct"] = out["good_length"] = None
+            continue
         sel = [t for t in trials if t["category"] == cat]
         out[f"{cat}_pct"] = 100.0 * len(sel) / N if N else None
         out[f"{cat}_length"] = float(np.mean([t["test_mean_length"] for t in sel])) if sel else None
