@@ -57,7 +57,8 @@ Choices the paper leaves open (or that we could not check), made here:
   PFG: every step); beta = 0.49 for spikes (round to the right integer), 0.3 for PFG (our reading
   of "error threshold 0.3": a maximum, not an RMS).
 * **Triangle and rectangle** share the cosine's phase: the triangle rises linearly from 0 at t = 0 to
-  1 at t = F/2 and falls back; the rectangle is 1 where f_cos >= 1/2 (1/4 <= t/F mod 1 < 3/4), else 0.
+  1 at t = F/2 and falls back; the rectangle is 1 on the half period 1/4 <= t/F mod 1 < 3/4 (where
+  f_cos > 1/2, and at its rising crossing of 1/2), else 0.
 * **Spike delays** I(n) are independent and uniform over {0, ..., i_max}.
 
 ``meta`` keys: MSD/NMSD ``delays`` ((intervals, N) I(n)) and ``spike_times`` (list of (intervals,)
@@ -90,7 +91,7 @@ def wave(shape: str, t: np.ndarray, F: int) -> np.ndarray:
     if shape == "triangle":
         return 1.0 - np.abs(1.0 - 2.0 * u)                                     # 0 at t = 0, 1 at t = F/2
     if shape == "rectangle":
-        return ((u >= 0.25) & (u < 0.75)).astype(np.float64)                   # 1 where f_cos >= 1/2
+        return ((u >= 0.25) & (u < 0.75)).astype(np.float64)                   # the half period around F/2
     raise ValueError(f"shape: expected one of {SHAPES}, got {shape!r}")
 
 
