@@ -272,7 +272,7 @@ def run_trial(row: TimingRow, k: int, base_seed: int = 0, keep_model: bool = Fal
     net = row.build(np.random.default_rng(init_ss))
     learner = RTRL1997(net, lr=row.lr, momentum=row.momentum)
     tester = RTRL1997(net, lr=row.lr)           # its own state: evaluating never disturbs a training stream
-    details: dict = {"weights0": net.flat.tolist()}
+    details: dict = {"weights0": net.flat.tolist(), "budget": [row.max_sequences, row.max_steps]}
     train, final_test = PROTOCOLS[row.protocol]
     test_rng = np.random.default_rng(test_ss)
     solved, n, steps, tests, test = train(row, task, learner, tester, np.random.default_rng(data_ss),
@@ -346,13 +346,16 @@ def summarize(row: TimingRow, trials: list[dict]) -> dict:
     """The row's summary in results.json: solved count, streams to solve, test lengths, time."""
     solved = [t for t in trials if t["solved"]]
     seqs = [t["sequences"] for t in solved]
+    # the budget the trials ran with (--quick caps it), else the row's
+    budget = max((tuple(t["details"]["budget"]) for t in trials if "budget" in t["details"]),
+                 default=(row.max_sequences, row.max_steps))
     return {"trials": len(trials), "solved": len(solved),
             "success_rate": len(solved) / len(trials) if trials else None,
             "mean_sequences": float(np.mean(seqs)) if seqs else None,
             "median_sequences": float(np.median(seqs)) if seqs else None,
             "mean_steps_solved": float(np.mean([t["steps"] for t in solved])) if solved else None,
             "mean_test_error_free": float(np.mean([t["test_error_free"] for t in trials])) if trials else None,
-            "test_pieces": row.test_pieces, "max_sequences": row.max_sequences, "max_steps": row.max_steps,
+            "test_pieces": row.test_pieces, "max_sequences": int(budget[0]), "max_steps": int(budget[1]),
             "wall_s": float(sum(t["wall_s"] for t in trials))}
 
 
@@ -394,21 +397,30 @@ def _best(trials: list[dict]) -> dict | None:
 
 
 def plots(out: Path, rows, results: dict[str, list[dict]]) -> list[Path]:
-    """A generated spike train (GTS) and generated waves (PFG) against their targets; MSD outputs."""
+    """A generated spike train (GTS) and generated waves (PFG) against their targets; MSD outputs.
+
+    One panel per group of rows; it draws the group's best trial (a solved one with the fewest streams,
+    else the longest error-free test), so a wave that only the net without peepholes learnt is shown."""
     from ..plots import pyplot, save_png
 
     plt = pyplot()
     by_id = {r.id: r for r in rows}
+    p = lambda *names: [f"{NAME}-{n}" for n in names]
+    figures = (("gts", [p("gts-peep"), p("gts-nopeep")]),
+               ("pfg", [p(f"pfg-{s}-peep", f"pfg-{s}-nopeep") for s in ("cos", "triangle", "rectangle")]),
+               ("msd", [p("msd-peep"), p("msd-nopeep")]))
     written = []
-    for name, ids in (("gts", [f"{NAME}-gts-peep", f"{NAME}-gts-nopeep"]),
-                      ("pfg", [f"{NAME}-pfg-{s}-peep" for s in ("cos", "triangle", "rectangle")]),
-                      ("msd", [f"{NAME}-msd-peep", f"{NAME}-msd-nopeep"])):
-        ids = [i for i in ids if i in by_id and results.get(i)]
-        if not ids:
+    for name, groups in figures:
+        panels = []
+        for group in groups:
+            cands = [(rid, t) for rid in group if rid in by_id for t in results.get(rid, [])]
+            if cands:
+                best = _best([t for _, t in cands])
+                panels.append(next((rid, t) for rid, t in cands if t is best))
+        if not panels:
             continue
-        fig, axes = plt.subplots(len(ids), 1, figsize=(9, 2.3 * len(ids)), squeeze=False)
-        for ax, rid in zip(axes[:, 0], ids):
-            trial = _best(results[rid])
+        fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.3 * len(panels)), squeeze=False)
+        for ax, (rid, trial) in zip(axes[:, 0], panels):
             y, o, x = generated(by_id[rid], trial["details"]["weights"], periods=6 if name != "msd" else 8)
             t = np.arange(y.size)
             if name == "msd":
