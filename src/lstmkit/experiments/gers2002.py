@@ -74,6 +74,7 @@ class TimingRow(StudyRow):
     task_params: tuple[tuple[str, Any], ...] = ()
     peepholes: bool = True
     forget_gate: bool = True
+    recurrent: bool = True                 # cell output and gate activations fed back (lstmkit's connectivity F)
     lr: float = 1e-2                       # alpha; the facts' 1e-5 (UNCONFIRMED) learnt nothing in our budget
     momentum: float = 0.9                  # mu; the facts give 0.99-0.9999 (UNCONFIRMED)
     init_range: float = 0.1                # every weight uniform in [-0.1, 0.1] (facts §4.2)
@@ -109,7 +110,8 @@ class TimingRow(StudyRow):
         if self.forget_gate:
             gates["forget_gate_bias"] = [self.forget_gate_bias]
         rnn = LSTM(task.input_size, 1, cell="lstm1997", forget_gate=self.forget_gate, peepholes=self.peepholes,
-                   g="identity", h="identity", init_range=self.init_range, seed=rng, **gates)
+                   g="identity", h="identity", recurrent=self.recurrent, init_range=self.init_range, seed=rng,
+                   **gates)
         readout = Readout(rnn.output_size, task.output_size, task.output_activation, init_range=self.init_range,
                           seed=rng)
         return Network(rnn, readout)
