@@ -128,7 +128,7 @@ def _add_unit_one_step(dest, u, d, oW, oR, b_at, I, N, Nr, nz_idx, nz_val, nnz, 
 
 @njit
 def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, reset,
-                     r_prev, s_prev, A_c, A_in, A_f, A_pin, A_pf, out_rec, decay):
+                     r_prev, s_prev, A_c, A_in, A_f, A_pin, A_pf, out_rec, decay, vel, mu):
     """Run one sequence: forward, accumulators, and at target steps ``dest += scale * dE/dw``.
 
     ``w`` is the network's flat weight vector; ``dest`` is the flat gradient buffer (gradient and
@@ -136,6 +136,8 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
     and the accumulators carry the state between calls (zeroed first when ``reset``). Returns the
     loss 1/2 SSE over the target steps; the outputs at target steps go to ``out_rec`` in order.
     ``decay`` is the cell option state_decay (1.0 unless set; never with a forget gate).
+    With momentum (update="step", ``vel`` the (W,) velocity, empty otherwise) ``dest`` is a zeroed
+    scratch buffer that collects the step's -lr dE/dw, then v <- mu v + dest and w <- w + v.
     """
     I = cfg[_I]
     N = cfg[_N]
@@ -388,6 +390,13 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
             for k in range(n_hid):
                 _add_unit_one_step(dest, o_hid + k, scale * e_hid[k], oW, oR, bias_at[o_hid + k],
                                    I, N, Nr, nz_idx, nz_val, nnz, r_prev)                   # (20, 22)
+            # Momentum: the step's change -lr dE/dw sits in dest (a scratch buffer, not w), so every
+            # error above was formed with this step's weights; v <- mu v - lr dE/dw, w <- w + v.
+            for p in range(vel.shape[0]):
+                v_ = mu * vel[p] + dest[p]
+                vel[p] = v_
+                w[p] += v_
+                dest[p] = 0.0
 
         # ---- the new state becomes the previous one
         for u in range(N):
@@ -504,12 +513,16 @@ class RTRL1997:
     """The paper's online learner bound to one model: accumulators, state and options.
 
     ``lr`` is the paper's alpha; ``update`` is "step" (default) or "sequence" (module docstring).
+    ``momentum`` mu in [0, 1) (Gers et al. 2002): at every weight change (each target step, or each
+    sequence end) v <- mu v - lr dE/dw, w <- w + v, with the velocity ``self.velocity`` (W,) kept
+    across sequences; 0 (default) is the plain rule and gives the same bits as without the option.
     The accumulators are allocated once (O(W)) and reused for every sequence. ``specialise``: None
     (default) switches to a kernel compiled for this topology after SPECIALISE_AFTER steps, True at
     once, False never; the results are the same bits either way, only the speed differs.
     """
 
-    def __init__(self, model, lr: float = 0.5, update: str = "step", specialise: bool | None = None):
+    def __init__(self, model, lr: float = 0.5, update: str = "step", specialise: bool | None = None,
+                 momentum: float = 0.0):
         if specialise not in (None, True, False):
             raise ValueError(f"rtrl1997: specialise must be None (after {SPECIALISE_AFTER:,} steps), True or "
                              f"False, got {specialise!r}")
@@ -517,11 +530,18 @@ class RTRL1997:
             raise ValueError(f"rtrl1997: update must be one of {UPDATES}, got {update!r}")
         if isinstance(lr, bool) or not isinstance(lr, Real) or not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"rtrl1997: lr must be a positive number, got {lr!r}")
+        if isinstance(momentum, bool) or not isinstance(momentum, Real) or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"rtrl1997: momentum must be a number in [0, 1), got {momentum!r}")
         self.model = model
         self.lr = float(lr)
         self.update = update
+        self.momentum = float(momentum)
         self._lay = lay = _Layout(model)
         dt = model.dtype
+        # v of w <- w + v (empty without momentum: the kernel's momentum loop then runs 0 times)
+        self.velocity = np.zeros(model.flat.shape[0] if momentum else 0, dtype=dt)
+        self._no_vel = np.zeros(0, dtype=dt)
+        self._step_change = np.zeros_like(model.flat) if momentum else None   # -lr dE/dw of one step
         self.r = np.zeros(lay.N, dtype=dt)                             # r(t-1)
         self.s = np.zeros(lay.H, dtype=dt)                             # s(t-1)
         self.A_c = np.zeros((lay.H, lay.M), dtype=dt)                  # (25, 27) accumulators
@@ -575,13 +595,13 @@ class RTRL1997:
             tm = np.ascontiguousarray(tm, dtype=np.bool_)
         return xx, idx, np.ascontiguousarray(yy), tm
 
-    def _run(self, dest, scale, x, y, target_mask, input_indices, reset):
+    def _run(self, dest, scale, x, y, target_mask, input_indices, reset, vel=None):
         xx, idx, yy, tm = self._inputs(x, y, target_mask, input_indices)
         lay = self._lay
         out = np.empty((int(np.count_nonzero(tm)), lay.K), dtype=self.model.dtype)
         loss = self._kernel(self.model.flat, dest, scale, lay.cfg, lay.off, lay.bias_at, xx, idx, yy, tm,
                             bool(reset), self.r, self.s, self.A_c, self.A_in, self.A_f, self.A_pin, self.A_pf, out,
-                            lay.decay)
+                            lay.decay, self._no_vel if vel is None else vel, self.momentum)
         if self._steps is not None:
             self._steps += tm.shape[0]
             if self._steps >= SPECIALISE_AFTER:
@@ -620,9 +640,17 @@ class RTRL1997:
         at the target steps, computed with the weights in force at each step.
         """
         if self.update == "step":
+            if self.momentum:                  # each step's change goes to a scratch buffer, then v, then w
+                return self._run(self._step_change, -self.lr, x, y, target_mask, input_indices, reset,
+                                 self.velocity)
             return self._run(self.model.flat, -self.lr, x, y, target_mask, input_indices, reset)
         res = self.gradient(x, y, target_mask, input_indices)
-        self.model.flat[...] -= self.lr * self.model.grad_flat
+        if self.momentum:
+            self.velocity *= self.momentum                               # v <- mu v - lr dE/dw
+            self.velocity -= self.lr * self.model.grad_flat
+            self.model.flat[...] += self.velocity                        # w <- w + v
+        else:
+            self.model.flat[...] -= self.lr * self.model.grad_flat
         return res
 
 

@@ -21,13 +21,21 @@ multiplication         5     T=100                                 2 -> 1       
 temporal_order_a       6a    lengths 100..110, t1, t2 ranges       8 -> 4                0.3
 temporal_order_b       6b    lengths 100..110, t1, t2, t3 ranges   8 -> 8                0.3
 parity                 -     lengths 500..600, noise=0.0           1 -> 1                0.1
+msd                    G02   F=10, i_max=1, intervals=10           1 -> 1 (linear)       0.49
+nmsd                   G02   F=10, i_max=1, intervals=1            1 -> 1 (linear)       0.49
+spike_50_49            G02   F=49, i_max=1, intervals=4            1 -> 1 (linear)       0.49
+gts                    G02   F=10, periods=10                      1 (zero) -> 1         0.49
+pfg                    G02   F=10, periods=10, shape="cos"         1 (zero) -> 1 (lin.)  0.3
 =====================  ====  ===================================  ====================  ======
+
+G02: Gers, Schraudolph & Schmidhuber (2002), timing and counting (``lstmkit.tasks.timing``; their
+``experiment`` is "gers2002").
 
 Example:
 
 >>> from lstmkit.tasks import TASKS, get_task
->>> sorted(TASKS)[:3]
-['adding', 'embedded_reber', 'long_lag_a']
+>>> sorted(TASKS)[:2]
+['adding', 'embedded_reber']
 >>> get_task("long_lag_c", q=1000, p=50)
 LongLagC(q=1000, p=50, continue_prob=0.9)
 >>> get_task("adding", T=500).input_names
@@ -44,6 +52,8 @@ from .multiplication import Multiplication
 from .parity import Parity
 from .reber import EmbeddedReber
 from .temporal_order import TemporalOrderA, TemporalOrderB
+from .timing import (GenerateTimedSpikes, MeasureSpikeDelays, NonContinualSpikeDelays, PeriodicFunction,
+                     SpikeDiscrimination)
 from .two_sequence import TwoSequenceA, TwoSequenceB, TwoSequenceC
 
 TASKS: dict[str, Task] = {
@@ -56,6 +66,8 @@ TASKS: dict[str, Task] = {
         Multiplication(),
         TemporalOrderA(), TemporalOrderB(),
         Parity(),
+        MeasureSpikeDelays(), NonContinualSpikeDelays(), SpikeDiscrimination(),
+        GenerateTimedSpikes(), PeriodicFunction(),
     )
 }
 
