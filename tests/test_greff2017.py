@@ -204,10 +204,19 @@ def test_importance_finds_the_hyperparameter_that_matters():
 
 # ------------------------------------------------------------------------------------------- a trial
 @pytest.fixture(scope="module")
-def tiny_row():
+def tiny_row(tmp_path_factory):
+    """CIFG on 3 chorales per split, 2 epochs, 20-24 blocks; the rolls cached in a temporary directory
+    (the tests leave the user's cache alone), parsed once for the module."""
     pytest.importorskip("music21")
-    row = ROWS["greff-folk-CIFG"]
-    return dataclasses.replace(row, limit=3, max_epochs=2, space=dataclasses.replace(row.space, blocks=(20, 24)))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LSTMKIT_CACHE", str(tmp_path_factory.mktemp("cache")))
+    row = ROWS["greff-jsb-CIFG"]
+    row = dataclasses.replace(row, limit=3, max_epochs=2, space=dataclasses.replace(row.space, blocks=(20, 24)))
+    G._arrays.cache_clear()
+    G._split.cache_clear()
+    G._arrays(row.task, row.limit)                    # parse while the temporary cache is set
+    yield row
+    mp.undo()
 
 
 def test_quick_trial_has_the_study_fields(tiny_row):
