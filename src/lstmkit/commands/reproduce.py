@@ -11,7 +11,8 @@ from . import UsageError, command
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", nargs="?", default=None,
                    help="a row id (4-1, 2c-5, 6a, 2a-rtrl-p4-a1, 4-modern, ...), an experiment (1, 2a, 2c, 3, 4, "
-                        "...) or 'all'")
+                        "...), 'all' (the 1997 paper), a descendant's study (gers2000, gers2002, greff) or "
+                        "'descendants' (the three)")
     p.add_argument("--trials", type=int, default=None,
                    help="trials per row (default: the paper's count; with --quick: the quick count)")
     p.add_argument("--quick", action="store_true", default=None,
@@ -38,16 +39,20 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 def _list_rows() -> str:
     from ..experiments import EXPERIMENTS
+    from ..experiments.study import rows_by_id
 
-    lines = [f"{'id':<16} {'exp':<7} {'method':<9} {'trials':>6} {'quick':>5}  setting"]
-    for e in EXPERIMENTS.values():
-        lines.append(f"{e.id:<16} {e.experiment:<7} {e.method:<9} {e.trials:>6} {'yes' if e.quick.include else '':>5}"
-                     f"  {e.setting}")
+    rows = [*EXPERIMENTS.values(), *rows_by_id().values()]
+    w = max(16, *(len(e.id) + 1 for e in rows))
+    g = max(7, *(len(e.experiment) + 1 for e in rows))
+    lines = [f"{'id':<{w}} {'exp':<{g}} {'method':<9} {'trials':>6} {'quick':>5}  setting"]
+    for e in rows:
+        lines.append(f"{e.id:<{w}} {e.experiment:<{g}} {e.method:<9} {e.trials:>6} "
+                     f"{'yes' if e.quick.include else '':>5}  {e.setting}")
     return "\n".join(lines)
 
 
-@command("reproduce", "rerun the paper's experiments (Tables 1-9), baselines and modern rows; print ours vs "
-                      "the paper's", _args)
+@command("reproduce", "rerun the paper's experiments (Tables 1-9), baselines and modern rows, and the "
+                      "descendants' studies; print ours vs the papers'", _args)
 def reproduce(args) -> int:
     from ..experiments import report, run, select
     from ..experiments.runner import MAX_TRIALS, collect, plan, prepare_out, stored_run

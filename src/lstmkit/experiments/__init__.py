@@ -5,6 +5,8 @@
 ``run``          run or resume their trials, here or on Dask (runner.py)
 ``run_trial``    one trial, a pure function of (row, trial index, seed) (trial.py)
 ``report``       results.json / results.md / tables (report.py)
+``studies``      the descendants' studies (Gers 2000, Gers 2002, Greff 2017): rows with protocols of their own,
+                 run by the same runner (study.py)
 Stopping rules: ``lstmkit.experiments.stopping``. The command line is ``lstmkit reproduce``.
 """
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from . import report
 from .configs import EXPERIMENTS, Experiment, Net, Paper, Quick, experiment_groups, select
 from .runner import run
+from .study import Study, StudyRow, register, studies
 from .trial import run_trial, trial_seed
 
-__all__ = ["EXPERIMENTS", "Experiment", "Net", "Paper", "Quick", "experiment_groups", "report", "run", "run_trial",
-           "select", "trial_seed"]
+__all__ = ["EXPERIMENTS", "Experiment", "Net", "Paper", "Quick", "Study", "StudyRow", "experiment_groups", "register",
+           "report", "run", "run_trial", "select", "studies", "trial_seed"]

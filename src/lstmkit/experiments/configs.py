@@ -181,8 +181,17 @@ class Experiment:
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update: expected 'step' or 'sequence', got {self.update!r}")
 
+    # Fields of a trial record beyond study.COMMON_FIELDS that the report reads (the runner's damage check).
+    record_fields = (("test_wrong", (int,)), ("test_size", (int,)), ("test_error", (int, float)))
+
     def make_task(self):
         return get_task(self.task, **dict(self.task_params))
+
+    def run_trial(self, k: int, base_seed: int = 0, keep_model: bool = False) -> dict:
+        """Trial k of this row (``trial.run_trial``): the runner calls rows of every study this way."""
+        from .trial import run_trial
+
+        return run_trial(self, k, base_seed, keep_model=keep_model)
 
     def build_network(self, rng: np.random.Generator):
         """The row's model as the paper counts it (for ``grow``: after the block has been added)."""
@@ -468,15 +477,25 @@ def experiment_groups() -> list[str]:
     return seen
 
 
-def select(name: str, quick: bool = False) -> list[Experiment]:
-    """Rows for ``name``: an id ("4-1"), an experiment ("4", "2c", "3"), or "all".
+def select(name: str, quick: bool = False) -> list:
+    """Rows for ``name``: an id ("4-1", "gers2000-forget"), an experiment ("4", "2c", "3"), "all" (the 1997
+    paper's rows), a study of the descendants ("gers2000", "gers2002", "greff") or "descendants" (all three).
 
-    With ``quick``, an experiment or "all" selects only the rows of the quick set; an id always selects itself.
+    With ``quick``, a group selects only the rows of the quick set; an id always selects itself.
     """
+    from .study import DESCENDANTS, rows_by_id, studies
+
     if name in EXPERIMENTS:
         return [EXPERIMENTS[name]]
+    by_id = rows_by_id()
+    if name in by_id:
+        return [by_id[name]]
     if name == "all":
         rows = list(EXPERIMENTS.values())
+    elif name == DESCENDANTS:
+        rows = list(by_id.values())
+    elif name in studies():
+        rows = list(studies()[name].rows)
     else:
         rows = [e for e in EXPERIMENTS.values() if e.experiment == name]
         if not rows:   # "2" -> 2a, 2b, 2c; "3" -> 3a, 3b, 3c; "6" -> 6a, 6b
@@ -484,12 +503,13 @@ def select(name: str, quick: bool = False) -> list[Experiment]:
     if not rows:
         import difflib
 
-        known = list(EXPERIMENTS) + experiment_groups()
+        known = list(EXPERIMENTS) + experiment_groups() + list(by_id) + list(studies()) + [DESCENDANTS]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
+        found = ", ".join([*studies(), DESCENDANTS]) if studies() else ""
         raise ValueError(f"experiment: unknown id or experiment {name!r}; expected 'all', an experiment "
-                         f"({', '.join(experiment_groups())}) or an id such as 4-1 (see `lstmkit reproduce "
-                         f"--list`){hint}")
+                         f"({', '.join(experiment_groups())}){', a study (' + found + ')' if found else ''} or "
+                         f"an id such as 4-1 (see `lstmkit reproduce --list`){hint}")
     if quick:
         rows = [e for e in rows if e.quick.include]
     return rows

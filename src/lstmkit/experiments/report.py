@@ -19,6 +19,9 @@ trials only, as the paper's means are; ``ratio`` is our mean over the paper's (N
 them (absolute error; Exp 3c: difference to the noise-free target). ``wall_s`` and ``time_s`` (the wall time
 split into data, train, criteria, checks, final_test and other; in trial files) are the only fields that are
 not reproducible bit for bit.
+
+Rows of a study (study.py: Gers 2000, Gers 2002, Greff 2017) carry ``"study"``; their trials keep every
+field of the record but the run key, their summary and table are the study's own.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .configs import Experiment, experiment_groups
+from .configs import experiment_groups
+from .study import study_of
 from .._atomic import atomic_write_text
 
 TRIAL_KEYS = ("seed", "solved", "sequences", "test_wrong", "test_size", "wall_s", "test_error", "details")
@@ -54,7 +58,23 @@ def summarize(trials: Sequence[dict], paper_sequences: float | None = None) -> d
     }
 
 
-def build(rows: Sequence[Experiment], results: dict[str, list[dict]], *, seed: int, quick: bool,
+def _entry(row, records: list[dict]) -> dict:
+    """One row's entry of results.json: its trials and their summary, by the 1997 rules or its study's."""
+    study = study_of(row)
+    if study is None:
+        trials = [{k: t[k] for k in TRIAL_KEYS} for t in records]
+        summary = summarize(trials, row.paper.sequences)
+    else:
+        trials = [{k: v for k, v in t.items() if k != "run"} for t in records]
+        summary = study.summarize(row, trials)
+    entry = {"id": row.id, "experiment": row.experiment, "method": row.method, "setting": row.setting,
+             "paper": row.paper.as_dict(), "trials": trials, "summary": summary}
+    if study is not None:
+        entry["study"] = study.name
+    return entry
+
+
+def build(rows: Sequence, results: dict[str, list[dict]], *, seed: int, quick: bool,
           planned: dict[str, int] | None = None) -> dict:
     """The results.json document for the rows (in registry order) and their trial records.
 
@@ -65,12 +85,10 @@ def build(rows: Sequence[Experiment], results: dict[str, list[dict]], *, seed: i
 
     exps = []
     for row in rows:
-        trials = [{k: t[k] for k in TRIAL_KEYS} for t in results.get(row.id, [])]
-        summary = summarize(trials, row.paper.sequences)
+        entry = _entry(row, results.get(row.id, []))
         if planned is not None:
-            summary["planned"] = int(planned[row.id])
-        exps.append({"id": row.id, "experiment": row.experiment, "method": row.method, "setting": row.setting,
-                     "paper": row.paper.as_dict(), "trials": trials, "summary": summary})
+            entry["summary"]["planned"] = int(planned[row.id])
+        exps.append(entry)
     return {"experiments": exps, "run": {"seed": int(seed), "quick": bool(quick), "lstmkit_version": __version__}}
 
 
@@ -139,14 +157,27 @@ def tables(doc: dict) -> str:
     order = [g for g in experiment_groups() if g in by_group] + [g for g in by_group if g not in experiment_groups()]
     parts = [QUICK_NOTE] if doc["run"]["quick"] else []
     for g in order:
-        parts.append(f"### {TITLES.get(g, g)}\n\n{HEADER}\n{RULE}\n" + "\n".join(row_line(e) for e in by_group[g]))
+        entries = by_group[g]
+        if "study" in entries[0]:
+            from .study import studies
+
+            study = studies()[entries[0]["study"]]
+            parts.append(f"### {study.title}\n\n" + study.table(entries).strip())
+        else:
+            parts.append(f"### {TITLES.get(g, g)}\n\n{HEADER}\n{RULE}\n" + "\n".join(row_line(e) for e in entries))
     return "\n\n".join(parts) + "\n"
 
 
 def markdown(doc: dict) -> str:
     run = doc["run"]
     wall = sum(t["wall_s"] for e in doc["experiments"] for t in e["trials"])
-    head = (f"# lstmkit reproduction of Hochreiter & Schmidhuber (1997)\n\n"
+    from .study import studies
+
+    named = [s.reference or s.title for s in studies().values()
+             if any(e.get("study") == s.name for e in doc["experiments"])]
+    papers = " and ".join((["Hochreiter & Schmidhuber (1997)"] if any("study" not in e for e in doc["experiments"])
+                           else []) + named) or "Hochreiter & Schmidhuber (1997)"
+    head = (f"# lstmkit reproduction of {papers}\n\n"
             f"seed {run['seed']}, {'quick' if run['quick'] else 'full'} run, lstmkit {run['lstmkit_version']}; "
             f"{wall:,.0f} s of trial time in all.\n\n"
             "success = trials whose stopping rule held within the budget; mean/median/range of training "
@@ -161,13 +192,19 @@ def write(out, doc: dict) -> None:
     atomic_write_text(out / "results.md", markdown(doc))
 
 
-def plots(out, rows: Sequence[Experiment], results: dict[str, list[dict]]) -> list[Path]:
-    """Learning curves (fraction of training sequences correct per chunk) of every trial: DIR/plots/<id>.png."""
+def plots(out, rows: Sequence, results: dict[str, list[dict]]) -> list[Path]:
+    """Learning curves (fraction of training sequences correct per chunk) of every trial: DIR/plots/<id>.png;
+    a study's rows get its own figures (``Study.plots``)."""
     from ..plots import pyplot, save_png
 
     plt = pyplot()
     written = []
+    by_study: dict = {}
     for row in rows:
+        study = study_of(row)
+        if study is not None:
+            by_study.setdefault(study.name, (study, []))[1].append(row)
+            continue
         trials = results.get(row.id, [])
         curves = [t.get("curve") or [] for t in trials]
         if not any(curves):
@@ -188,6 +225,9 @@ def plots(out, rows: Sequence[Experiment], results: dict[str, list[dict]]) -> li
         save_png(fig, path, dpi=100)
         plt.close(fig)
         written.append(path)
+    for study, study_rows in by_study.values():
+        if study.plots is not None:
+            written.extend(study.plots(Path(out), study_rows, results))
     return written
 
 

@@ -35,7 +35,9 @@ from pathlib import Path
 
 from .._atomic import atomic_write_text
 from .configs import Experiment
-from .trial import run_trial
+from .study import COMMON_FIELDS, StudyRow
+
+Row = Experiment | StudyRow   # a row of the 1997 paper or of a study (study.py)
 
 
 def trial_path(out: Path, exp_id: str, k: int) -> Path:
@@ -46,17 +48,17 @@ def model_path(out: Path, exp_id: str, k: int) -> Path:
     return Path(out) / "models" / exp_id / f"trial-{k}"
 
 
-def run_key(exp: Experiment, seed: int) -> dict:
+def run_key(exp: Row, seed: int) -> dict:
     """What a stored trial must match to be reused: the base seed and the effective config."""
     return {"seed": int(seed), "config": exp.fingerprint()}
 
 
-def _damaged(rec) -> str | None:
-    """What is wrong with a stored trial record, or None when it has every field the report reads."""
+def _damaged(rec, exp) -> str | None:
+    """What is wrong with a stored trial record, or None when it has every field the report reads
+    (``study.COMMON_FIELDS`` and the row's own ``record_fields``)."""
     if not isinstance(rec, dict):
         return f"a JSON {type(rec).__name__}, not an object"
-    for key, kinds in (("solved", (bool,)), ("sequences", (int,)), ("test_wrong", (int,)), ("test_size", (int,)),
-                       ("test_error", (int, float)), ("wall_s", (int, float)), ("details", (dict,))):
+    for key, kinds in COMMON_FIELDS + tuple(exp.record_fields):
         v = rec.get(key)
         if not isinstance(v, kinds) or (kinds != (bool,) and isinstance(v, bool)):
             return f"field {key!r} is {v!r}"
@@ -67,7 +69,7 @@ def _damaged(rec) -> str | None:
     return None
 
 
-def load_trial(out: Path, exp: Experiment, k: int, seed: int) -> dict | None:
+def load_trial(out: Path, exp: Row, k: int, seed: int) -> dict | None:
     """The stored record of trial k, or None if it is not there; raises if it belongs to another run.
 
     A damaged record (it cannot come from this runner, which writes atomically, but disks and people
@@ -78,7 +80,7 @@ def load_trial(out: Path, exp: Experiment, k: int, seed: int) -> dict | None:
         return None
     try:
         rec = json.loads(path.read_text())
-        why = _damaged(rec)
+        why = _damaged(rec, exp)
     except (OSError, ValueError, RecursionError) as e:
         why = f"{type(e).__name__}: {str(e)[:80]}"
     if why is not None:
@@ -97,7 +99,7 @@ def load_trial(out: Path, exp: Experiment, k: int, seed: int) -> dict | None:
 # ------------------------------------------------------------------------------------------- plan
 @dataclass(frozen=True)
 class Job:
-    exp: Experiment             # the effective row (quick budget applied)
+    exp: Row                    # the effective row (quick budget applied)
     k: int                      # trial index
 
     @property
@@ -142,7 +144,7 @@ def prepare_out(out) -> Path:
     return out
 
 
-def plan(rows: Sequence[Experiment], trials: int | None, quick: bool) -> list[Job]:
+def plan(rows: Sequence[Row], trials: int | None, quick: bool) -> list[Job]:
     """Every (row, trial) to run, rows in registry order, trials in index order."""
     check_trials(trials)
     jobs = []
@@ -153,7 +155,7 @@ def plan(rows: Sequence[Experiment], trials: int | None, quick: bool) -> list[Jo
     return jobs
 
 
-def collect(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bool = False,
+def collect(rows: Sequence[Row], out, *, trials: int | None = None, quick: bool = False,
             seed: int = 0) -> dict[str, list[dict]]:
     """The trials of ``rows`` already finished in ``out`` (none is run): ``{id: [records]}``, a row's
     records in index order with the missing ones left out. A full run done in parts reports from this."""
@@ -165,7 +167,7 @@ def collect(rows: Sequence[Experiment], out, *, trials: int | None = None, quick
     return done
 
 
-def stored_run(out, rows: Sequence[Experiment]) -> tuple[set, set]:
+def stored_run(out, rows: Sequence[Row]) -> tuple[set, set]:
     """The ``--seed`` values and ``--quick`` settings the trials of ``rows`` in ``out`` were run with.
 
     A row whose quick and full configs coincide tells nothing about ``--quick``. ``--report-only`` uses
@@ -203,6 +205,11 @@ def dask_available() -> bool:
 
 
 # ------------------------------------------------------------------------------------------- run
+def _run_job(exp: Row, k: int, seed: int, keep_model: bool) -> dict:
+    """Trial k of any row, in this process or on a Dask worker: the row knows its own protocol."""
+    return exp.run_trial(k, seed, keep_model=keep_model)
+
+
 def _finish(out: Path, job: Job, rec: dict, seed: int) -> dict:
     """Store one finished trial: the model first (if any), then the record that marks the trial done."""
     model = rec.pop("model", None)
@@ -215,7 +222,7 @@ def _finish(out: Path, job: Job, rec: dict, seed: int) -> dict:
     return rec
 
 
-def run(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bool = False, seed: int = 0,
+def run(rows: Sequence[Row], out, *, trials: int | None = None, quick: bool = False, seed: int = 0,
         workers: int | None = None, scheduler: str | None = None, save_models: bool = False,
         progress: bool = True, log: Callable[[str], None] | None = None) -> dict[str, list[dict]]:
     """Run (or resume) every trial of ``rows``; return ``{id: [trial records in index order]}``.
@@ -265,7 +272,7 @@ def run(rows: Sequence[Experiment], out, *, trials: int | None = None, quick: bo
         if pending and scheduler is None and workers == 1:
             for job in pending:
                 bar.set_description_str(f"trials ({job.label})")
-                finished(job, run_trial(job.exp, job.k, seed, keep_model=save_models))
+                finished(job, _run_job(job.exp, job.k, seed, save_models))
         elif pending:
             _run_dask(pending, seed, save_models, workers, scheduler, finished, log)
     finally:
@@ -307,7 +314,7 @@ def _run_dask(pending: list[Job], seed: int, save_models: bool, workers: int, sc
         futures = {}
         for i, job in enumerate(pending):
             # Earlier jobs first (Dask runs higher priority first); pure=False: never dedupe trials.
-            fut = client.submit(run_trial, job.exp, job.k, seed, save_models, pure=False, priority=-i,
+            fut = client.submit(_run_job, job.exp, job.k, seed, save_models, pure=False, priority=-i,
                                 key=f"trial-{job.exp.id}-{job.k}-{seed}-{job.exp.fingerprint()}")
             futures[fut] = job
         for fut in as_completed(futures):
