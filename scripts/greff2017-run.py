@@ -21,7 +21,8 @@ from lstmkit.experiments import greff2017 as G
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--minutes", type=float, default=25.0, help="wall budget; the running round is finished")
+    ap.add_argument("--minutes", type=float, default=25.0,
+                    help="wall budget for new trials; the running round is finished; 0: only report what is stored")
     ap.add_argument("--max-trials", type=int, default=None, help="trials per row at most (default: the row's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true")
@@ -31,14 +32,15 @@ def main() -> None:
     t0 = time.perf_counter()
     results: dict[str, list[dict]] = {r.id: [] for r in rows}
     for k in range(cap):
-        if time.perf_counter() - t0 > 60 * a.minutes:
-            break
+        out_of_time = time.perf_counter() - t0 > 60 * a.minutes     # checked per round: rounds stay whole
         for r in rows:
             path = a.out / "trials" / r.id / f"trial-{k}.json"
             if path.exists():
                 rec = json.loads(path.read_text())
                 if rec.get("run") != {"seed": a.seed, "config": r.fingerprint()}:
                     raise SystemExit(f"{path} belongs to another run; use another --out")
+            elif out_of_time:
+                continue
             else:
                 rec = r.run_trial(k, a.seed)
                 rec["run"] = {"seed": a.seed, "config": r.fingerprint()}
@@ -52,8 +54,16 @@ def main() -> None:
                 "summary": G.summarize(r, results[r.id])} for r in rows]
     atomic_write_text(a.out / "summary.json", json.dumps(entries, indent=1))
     total = sum(t["wall_s"] for v in results.values() for t in v)
+    imp = []
+    for task in G.TASKS:
+        shares = G.importance([t for r in rows if r.task == task for t in results[r.id]])
+        if shares:
+            imp.append(f"- {task}: " + ", ".join(f"{k} {v:.2f}" for k, v in shares.items()))
     atomic_write_text(a.out / "results.md", f"# {G.STUDY.title}\n\n{G.table(entries)}\n"
-                      f"Trial wall time in total: {total:.0f} s; run wall time {time.perf_counter() - t0:.0f} s.\n")
+                      "Hyperparameter importance (share of the variance of test NLL over the search box, "
+                      "finished trials of all variants pooled; `greff2017.importance`):\n\n" + "\n".join(imp) +
+                      f"\n\nTrial wall time in total: {total:.0f} s; this invocation's wall time "
+                      f"{time.perf_counter() - t0:.0f} s.\n")
     for p in G.plots(a.out, rows, results):
         print("wrote", p)
     print((a.out / "results.md").read_text())
