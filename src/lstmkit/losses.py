@@ -10,6 +10,12 @@ units; ``reduction="mean"`` divides by the number of sequences B instead of noth
                    for softmax outputs (through the softmax this is out - target) and targets
                    that are one-hot or class probabilities
     binary_cross_entropy  L = -sum t log out + (1 - t) log(1 - out)   for logistic outputs
+
+From net inputs (logits) z instead of outputs, as the frame NLL of the music tasks wants (exact and stable
+where the output saturates; the readout is then linear and the squashing lives in the loss):
+
+    sigmoid_nll    L = sum softplus(z) - t z  (= BCE of sigma(z))  dL/dz = sigma(z) - t
+    softmax_nll    L = sum_frames logsumexp(z) - sum_k t_k z_k      dL/dz = softmax(z) - t   (t one-hot)
 """
 from __future__ import annotations
 
@@ -56,10 +62,32 @@ def binary_cross_entropy(out, target, mask=None, reduction: str = "sum"):
     return loss, s * m * (p - target) / (p * (1.0 - p))
 
 
+def sigmoid_nll(z, target, mask=None, reduction: str = "sum"):
+    """-log p(target) under independent Bernoullis p = sigma(z): softplus(z) - t z, summed."""
+    m, s = _masked(z, target, mask), _scale(reduction, z)
+    softplus = np.logaddexp(0.0, z)                                 # log(1 + e^z) without overflow
+    loss = s * float(np.sum(m * (softplus - target * z)))
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))                              # sigma(z) without overflow
+    return loss, s * m * (p - target)
+
+
+def softmax_nll(z, target, mask=None, reduction: str = "sum"):
+    """-log p(class) under p = softmax(z) over the last axis, target one-hot (or probabilities)."""
+    m, s = _masked(z, target, mask), _scale(reduction, z)
+    zmax = z.max(axis=-1, keepdims=True)
+    lse = zmax + np.log(np.sum(np.exp(z - zmax), axis=-1, keepdims=True))   # logsumexp(z)
+    loss = s * float(np.sum(m * (target.sum(axis=-1, keepdims=True) * lse - np.sum(target * z, axis=-1,
+                                                                                 keepdims=True))))
+    p = np.exp(z - lse)
+    return loss, s * m * (p * target.sum(axis=-1, keepdims=True) - target)
+
+
 LOSSES: dict[str, Callable] = {
     "half_sse": half_sse,
     "cross_entropy": cross_entropy,
     "binary_cross_entropy": binary_cross_entropy,
+    "sigmoid_nll": sigmoid_nll,
+    "softmax_nll": softmax_nll,
 }
 
 
