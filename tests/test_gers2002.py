@@ -242,7 +242,7 @@ def test_rtrl1997_equals_truncated_bptt_on_the_study_nets(name):
 
 def test_rows():
     ids = [r.id for r in G.ROWS]
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 18
     for r in G.ROWS:
         assert r.experiment == "gers2002" and r.trials == 10 and r.quick.include
         assert r.notes and r.paper.as_dict()["claim"]
@@ -255,6 +255,8 @@ def test_rows():
         assert f"gers2002-{task}-peep" in peep and f"gers2002-{task}-nopeep" not in peep
     assert not row("gts-peep-noforget").forget_gate
     assert row("gts-peep").build(rng()).num_weights == 29 and row("gts-nopeep").build(rng()).num_weights == 26
+    # only the cell output fed back: the paper's "about 17" (4 input, 4 bias, 4 recurrent, 3 peephole, 2 output)
+    assert row("gts-peep-cellsonly").build(rng()).num_weights == 17 == row("pfg-cos-peep-cellsonly").build(rng()).num_weights
     q = row("gts-peep").effective(True)
     assert q.max_sequences == 20_000 and q.max_steps == 20_000 * G.QUICK_STEPS_PER_SEQUENCE
     assert row("gts-peep").effective(False) == row("gts-peep")

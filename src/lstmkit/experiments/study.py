@@ -114,11 +114,7 @@ def studies() -> dict[str, Study]:
     import importlib
 
     for name in STUDY_MODULES:
-        try:
-            importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as e:    # while the studies are being built, on branches that lack one
-            if e.name != f"{__package__}.{name}":
-                raise
+        importlib.import_module(f"{__package__}.{name}")
     return STUDIES
 
 
