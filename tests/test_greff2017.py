@@ -230,7 +230,7 @@ def test_quick_trial_has_the_study_fields(tiny_row):
     s = G.summarize(tiny_row, [rec])
     assert s["trials"] == 1 and "solved" in s
     assert "CIFG" in G.table([{"id": tiny_row.id, "experiment": "greff", "method": "CIFG", "setting": "",
-                               "paper": tiny_row.paper.as_dict(), "trials": 1, "summary": s}])
+                               "paper": tiny_row.paper.as_dict(), "trials": [rec], "summary": s}])
 
 
 def test_same_seed_same_record(tiny_row):

@@ -402,6 +402,11 @@ def table(entries: list[dict]) -> str:
             lines += ["", "Published JSB Chorales test NLLs (Boulanger-Lewandowski's 229/76/77 split and pieces; "
                           "ours differ, so these are a guide, not a target): "
                       + "; ".join(f"{p['model']} {p['test_nll']:.2f}" for p in pub) + "."]
+        shares = importance([t for e in es for t in e["trials"]])
+        if shares:      # pooled over the set's variants, as the paper's fANOVA (needs >= 8 finished trials)
+            lines += ["", "Hyperparameter importance (share of the test NLL's variance over the search box explained "
+                          "by each main effect, all variants' finished trials pooled; `greff2017.importance`): "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in shares.items()) + "."]
         lines.append("")
     return "\n".join(lines)
 
