@@ -166,9 +166,9 @@ def test_a_stream_stops_exactly_at_its_first_error(rid):
 
 
 def _strip(rec):
-    rec = dict(rec, details=dict(rec["details"]))
+    rec = dict(rec)
     rec.pop("wall_s")
-    rec["details"].pop("time_s")
+    rec.pop("time_s")
     return rec
 
 

@@ -142,3 +142,17 @@ def test_reproduce_command_runs_a_study(toy, tmp_path, capsys):
     assert main(["reproduce", "--list"]) == 0
     listed = capsys.readouterr().out
     assert "toy-a" in listed and "toy-b" in listed and "4-1" in listed
+
+
+def test_real_study_rows_on_dask_workers_give_the_records_of_one_process(tmp_path):
+    """The descendants' rows pickle to Dask workers and come back with the records a single process makes."""
+    pytest.importorskip("dask.distributed")
+    rows = [r.effective(True) for r in configs.select("gers2002-nmsd-peep") + configs.select("gers2000-reset")]
+    one = runner.run(rows, tmp_path / "one", trials=1, workers=1, progress=False)
+    two = runner.run(rows, tmp_path / "two", trials=2, workers=2, progress=False)
+
+    def strip(rec):
+        return {k: v for k, v in rec.items() if k not in ("wall_s", "time_s")}
+
+    for r in rows:
+        assert len(two[r.id]) == 2 and strip(two[r.id][0]) == strip(one[r.id][0])
