@@ -146,7 +146,8 @@ TITLES = {"1": "Experiment 1: embedded Reber grammar (Table 1)",
 
 QUICK_NOTE = ("**Quick mode**: few trials and capped budgets (a trial stops after at most its quick budget of "
               "sequences), so a low or 0 % success here means the budget ran out, not that the method fails; "
-              "the paper's protocol is the full run (`lstmkit reproduce all`, REPRODUCTION.md).")
+              "the papers' protocols are the full runs (`lstmkit reproduce all`, REPRODUCTION.md; the descendants' "
+              "studies: DESCENDANTS.md).")
 
 
 def tables(doc: dict) -> str:
