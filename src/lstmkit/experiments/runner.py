@@ -58,11 +58,14 @@ def _damaged(rec, exp) -> str | None:
     (``study.COMMON_FIELDS`` and the row's own ``record_fields``)."""
     if not isinstance(rec, dict):
         return f"a JSON {type(rec).__name__}, not an object"
+    counts = {k for k, _ in COMMON_FIELDS} | ({k for k, _ in exp.record_fields} if isinstance(exp, Experiment)
+                                               else set())
     for key, kinds in COMMON_FIELDS + tuple(exp.record_fields):
         v = rec.get(key)
         if not isinstance(v, kinds) or (kinds != (bool,) and isinstance(v, bool)):
             return f"field {key!r} is {v!r}"
-        if kinds[0] is not dict and not v >= 0:
+        # counts and times are never negative; a study's own numbers may be (or NaN, an overflowed test)
+        if key in counts and isinstance(v, (int, float)) and not v >= 0:
             return f"field {key!r} is {v!r} (negative)"
     if "seed" not in rec or not isinstance(rec.get("curve", []), list):
         return "field 'seed' or 'curve' is missing or of the wrong kind"
