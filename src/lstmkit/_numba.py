@@ -124,3 +124,21 @@ def _warn_once(message: str) -> None:
     if not _warned:
         _warned = True
         warnings.warn_explicit(message, NumbaCacheWarning, "lstmkit", 0, module="lstmkit._numba")
+
+
+def cache_location() -> str:
+    """Where the compiled kernels go: a directory, or why there is none (for messages and ``lstmkit warmup``).
+
+    Read off one kernel's cache (Numba's per-source choice; lstmkit's kernels share one rule).
+    """
+    from .cells import lstm_fast
+
+    if numba.config.DISABLE_JIT:
+        return "none (NUMBA_DISABLE_JIT=1: plain Python, nothing compiled)"
+    cache = getattr(lstm_fast._forward_rows, "_cache", None)
+    path = getattr(cache, "_cache_path", None)
+    if path:
+        return str(path)
+    if _fallback is not None and _fallback[0] is None:
+        return f"none ({_fallback[1]})"
+    return "none (compiled in memory only)"

@@ -517,6 +517,18 @@ def _gemm_rows(A, a_off, a_rs, a_cs, i0, i1, K, Bp, N, nr, C, accumulate, bias, 
                                 Cf[c0 + u] += Ct[t0 + u]
 
 
+@njit(error_model="numpy")
+def _runtime_constants(x):
+    """(1, True, False) typed int64, bool, bool rather than as literals.
+
+    A kernel that passes the constants 1, True, False to :func:`_gemm_rows` makes Numba compile a
+    specialisation for those literal values (0.4 s each on a cold cache); these values are only known
+    at run time, so every caller shares the one compiled for :func:`matmul`.
+    """
+    n = np.int64(x.ndim >= 0)
+    return n, n == 1, n == 0
+
+
 def matmul(A, B: Packed, C, *, transpose_a=False, accumulate=False, bias=None, n_threads=1):
     """C (M, N) (+)= op(A) @ B (+ bias) with B packed by :func:`pack`; rows split over n_threads.
 
@@ -558,13 +570,14 @@ def _forward_rows(G, RT, RTp, nr, hs, cs, y, mask, b0, b1, keep, use_tiles):
     zero = G.dtype.type(0.0)
     no_bias = np.zeros(0, dtype=G.dtype)
     hs_flat = hs.reshape(hs.size)            # 1-D operands: one compiled _gemm_rows serves every call
+    one, yes, no = _runtime_constants(G)     # not literals: literal arguments compile _gemm_rows again
     for t in range(T):
         tp = t if keep else t % 2
         tn = t + 1 if keep else (t + 1) % 2
         hp, cp, hn, cn = hs[tp], cs[tp], hs[tn], cs[tn]
         gt = G[t]
         if use_tiles:                                                          # (F1) a += h(t-1) R^T
-            _gemm_rows(hs_flat, tp * B * H, H, 1, b0, b1, H, RTp, H4, nr, gt, True, no_bias, False)
+            _gemm_rows(hs_flat, tp * B * H, H, one, b0, b1, H, RTp, H4, nr, gt, yes, no_bias, no)
         for b in range(np.uint64(b0), np.uint64(b1)):
             a = gt[b]                                                          # (4H,)
             c_old, h_old, c_new, h_new, y_t = cp[b], hp[b], cn[b], hn[b], y[t, b]
@@ -619,6 +632,7 @@ def _backward_rows(G, R, Rp, nr, cs, dy, mask, b0, b1, truncated, use_tiles, dh,
     one = G.dtype.type(1.0)
     no_bias = np.zeros(0, dtype=G.dtype)
     dA_flat = dA.reshape(dA.size)
+    one_i, yes, no = _runtime_constants(G)   # as in _forward_rows
     for t in range(T - 1, -1, -1):
         gt = G[t]
         dat = dA[t]
@@ -656,7 +670,7 @@ def _backward_rows(G, R, Rp, nr, cs, dy, mask, b0, b1, truncated, use_tiles, dh,
                         dh_b[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j]
                     k += 4
         if use_tiles and not truncated:                                        # (F4') d_a R
-            _gemm_rows(dA_flat, t * B * H4, H4, 1, b0, b1, H4, Rp, H, nr, acc, False, no_bias, False)
+            _gemm_rows(dA_flat, t * B * H4, H4, one_i, b0, b1, H4, Rp, H, nr, acc, no, no_bias, no)
             for b in range(np.uint64(b0), np.uint64(b1)):
                 if mask[t, b]:
                     dh_b, acc_b = dh[b], acc[b]

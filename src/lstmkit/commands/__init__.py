@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-MODULES = ("demo", "train", "predict", "generate", "plot", "inspect", "export", "reproduce")
+MODULES = ("demo", "train", "predict", "generate", "plot", "inspect", "export", "reproduce", "warmup")
 
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
 
