@@ -75,9 +75,9 @@ def _baselines(dtype: str) -> None:
     from .learn.algorithms import ALGORITHMS
 
     x, y = np.zeros((6, 2)), np.zeros((6, 1))
-    for name, options in (("rtrl", {}), ("elman", {}), ("bptt", {})):
+    for name in ("rtrl", "elman", "bptt"):
         net = Network(LSTM(2, 3, cell="rnn", seed=0), Readout(3, 1, "logistic", seed=1))
-        ALGORITHMS[name].train_sequence(net, x, y, None, lr=0.1, **options)
+        ALGORITHMS[name].train_sequence(net, x, y, None, lr=0.1)
 
 
 WARMUPS: dict[str, Callable[[str], None]] = {
@@ -92,7 +92,7 @@ def warm(names=None, dtypes=DTYPES) -> dict[str, float]:
     """Run the warm-ups ``names`` (default all) in each dtype; return seconds per warm-up."""
     unknown = [n for n in (names or ()) if n not in WARMUPS]
     if unknown:
-        raise ValueError(f"warm: unknown warm-up {unknown[0]!r}; expected one of {', '.join(map(repr, WARMUPS))}")
+        raise ValueError(f"unknown warm-up {unknown[0]!r}; expected one of {', '.join(map(repr, WARMUPS))}")
     seconds = {}
     for name in names or WARMUPS:
         t0 = time.perf_counter()

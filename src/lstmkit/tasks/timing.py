@@ -196,7 +196,8 @@ class _Generator(Task):
         return ("none",)       # one input line that stays 0: the paper's net has one input unit
 
     def target(self, t: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The target at steps ``t`` (any shape, same shape out): each generator task defines its own."""
+        raise NotImplementedError(f"{type(self).__name__} must define target(t); GTS and PFG do")
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         check_rng(rng)          # nothing random: every sequence is the same; rng kept for the contract
