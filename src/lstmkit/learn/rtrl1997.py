@@ -417,28 +417,38 @@ def _sequence_kernel(w, dest, scale, cfg, off, bias_at, x, onehot, y, tmask, res
 # specialised kernel only after SPECIALISE_AFTER steps with the generic one: long runs (the reproduction's
 # trials) gain, short ones never wait for the compiler.
 SPECIALISE_AFTER = 20_000_000                    # steps; about 4 s of the generic kernel on the Exp 4 net
-_SPECIALISED: dict = {}                          # (cfg, off) as tuples -> compiled kernel, per process
-_SIGNATURE = "def _sequence_kernel(w, dest, scale, cfg, off, "
+_SPECIALISED: dict = {}                          # (kernel, cfg, off) -> compiled kernel, per process
 
 
-def _specialised_kernel(cfg: np.ndarray, off: np.ndarray):
-    """The kernel with ``cfg`` and ``off`` as compile-time constants; same signature as the generic one."""
+def specialise(kernel, cfg: np.ndarray, off: np.ndarray):
+    """``kernel`` (a Numba function with arguments named ``cfg`` and ``off``) compiled again from its own
+    source with ``cfg`` and ``off`` as compile-time constants; same signature. Used by this module's
+    kernel and by the lanes kernel (lanes1997.py)."""
     import inspect
+    import re
 
     import numba
 
     if numba.config.DISABLE_JIT:                 # plain Python: nothing to specialise
-        return _sequence_kernel
-    key = (tuple(int(v) for v in cfg), tuple(int(v) for v in off))
-    kernel = _SPECIALISED.get(key)
-    if kernel is None:
-        src = inspect.getsource(_sequence_kernel.py_func)
-        src = src[src.index(_SIGNATURE):]       # without the decorator; the arguments cfg, off become unused
-        src = src.replace(_SIGNATURE, "def _sequence_kernel(w, dest, scale, _cfg, _off, ", 1)
-        scope = {**globals(), "cfg": key[0], "off": key[1]}
-        exec(compile(src, f"<rtrl1997 kernel for cfg={key[0]}>", "exec"), scope)
-        kernel = _SPECIALISED[key] = numba.njit(nogil=True)(scope["_sequence_kernel"])
-    return kernel
+        return kernel
+    key = (kernel.__name__, tuple(int(v) for v in cfg), tuple(int(v) for v in off))
+    compiled = _SPECIALISED.get(key)
+    if compiled is None:
+        func = kernel.py_func
+        src = inspect.getsource(func)
+        src = src[src.index(f"def {func.__name__}("):]     # without the decorator
+        head, body = src.split(":\n", 1)
+        head, n = re.subn(r"\bcfg, off\b", "_cfg, _off", head)   # the arguments cfg, off become unused
+        assert n == 1, f"specialise: {func.__name__} has no arguments 'cfg, off'"
+        scope = {**func.__globals__, "cfg": key[1], "off": key[2]}
+        exec(compile(head + ":\n" + body, f"<{func.__name__} for cfg={key[1]}>", "exec"), scope)
+        compiled = _SPECIALISED[key] = numba.njit(nogil=True)(scope[func.__name__])
+    return compiled
+
+
+def _specialised_kernel(cfg: np.ndarray, off: np.ndarray):
+    """The single-trial kernel with ``cfg`` and ``off`` as compile-time constants."""
+    return specialise(_sequence_kernel, cfg, off)
 
 
 # ---------------------------------------------------------------------------------------- layout
